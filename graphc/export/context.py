@@ -1,0 +1,143 @@
+"""The lowering table and the context lowerings emit ONNX nodes through.
+
+A lowering is registered per IR op name with :func:`lowering` and is called as
+``fn(ctx, node)`` where ``node`` is a :class:`LowerNode`; it returns the ONNX
+value names of the op's outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from ..ir.types import TensorType
+
+__all__ = ["LOWERINGS", "lowering", "LowerNode", "LoweringContext", "onnx_dtype", "INT64_MAX", "INT64_MIN"]
+
+INT64_MAX = np.iinfo(np.int64).max
+INT64_MIN = np.iinfo(np.int64).min
+
+LowerFn = Callable[["LoweringContext", "LowerNode"], Sequence[str]]
+LOWERINGS: dict[str, LowerFn] = {}
+
+
+def lowering(*names: str) -> Callable[[LowerFn], LowerFn]:
+    """Register a lowering for the IR ops ``names``."""
+
+    def deco(fn: LowerFn) -> LowerFn:
+        for n in names:
+            if n in LOWERINGS:
+                raise ValueError(f"a lowering for op {n!r} is already registered")
+            LOWERINGS[n] = fn
+        return fn
+
+    return deco
+
+
+def onnx_dtype(dtype: str) -> int:
+    """The ONNX TensorProto element type of a numpy dtype name."""
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+@dataclass
+class LowerNode:
+    """What a lowering sees of one IR node.
+
+    Attributes
+    ----------
+    op : str
+    attrs : dict
+    inputs : list of str
+        ONNX names of the input values.
+    in_types, out_types : list of TensorType
+    name : str
+        Base name for the ONNX nodes it emits.
+    """
+
+    op: str
+    attrs: dict[str, Any]
+    inputs: list[str]
+    in_types: list[TensorType]
+    out_types: list[TensorType]
+    name: str
+
+
+class LoweringContext:
+    """Collects ONNX nodes and constant initializers while lowering a graph.
+
+    Parameters
+    ----------
+    opset : int
+        The default-domain opset being targeted.
+    """
+
+    def __init__(self, opset: int) -> None:
+        self.opset = opset
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._used: set[str] = set()
+        self._consts: dict[tuple[str, tuple[int, ...], bytes], str] = {}
+        self._prefix = ""
+        self._node_names: set[str] = set()
+
+    def reserve(self, name: str) -> str:
+        """Claim ``name`` (made unique with a suffix if taken) and return it."""
+        base, k = name, 1
+        while name in self._used:
+            name = f"{base}__{k}"
+            k += 1
+        self._used.add(name)
+        return name
+
+    def fresh(self, hint: str) -> str:
+        """A new unique value name."""
+        return self.reserve(f"{self._prefix}{hint}")
+
+    def node(
+        self,
+        op_type: str,
+        inputs: Sequence[str],
+        n_out: int = 1,
+        *,
+        outputs: Sequence[str] | None = None,
+        name: str | None = None,
+        **attrs: Any,
+    ) -> list[str]:
+        """Emit one ONNX node and return its output names."""
+        hint = name or op_type
+        outs = list(outputs) if outputs is not None else [self.fresh(f"{hint}:{i}" if n_out > 1 else hint) for i in range(n_out)]
+        attrs = {k: v for k, v in attrs.items() if v is not None}
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self.reserve_node_name(hint), **attrs))
+        return outs
+
+    def op(self, op_type: str, *inputs: str, name: str | None = None, **attrs: Any) -> str:
+        """Emit a single-output ONNX node and return its output name."""
+        return self.node(op_type, inputs, 1, name=name, **attrs)[0]
+
+    def reserve_node_name(self, hint: str) -> str:
+        """A unique node name from ``hint``."""
+        name, k = hint, 1
+        while name in self._node_names:
+            name = f"{hint}_{k}"
+            k += 1
+        self._node_names.add(name)
+        return name
+
+    def const(self, value: Any, dtype: Any = None, hint: str = "const") -> str:
+        """An initializer holding ``value`` (deduplicated) and return its name."""
+        arr = np.asarray(value, dtype=dtype)
+        key = (arr.dtype.str, arr.shape, arr.tobytes())
+        if key in self._consts:
+            return self._consts[key]
+        name = self.fresh(hint)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(arr), name=name))
+        self._consts[key] = name
+        return name
+
+    def int64s(self, values: Sequence[int]) -> str:
+        """An int64 vector constant."""
+        return self.const(np.array(list(values), dtype=np.int64), hint="axes")

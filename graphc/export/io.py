@@ -1,0 +1,104 @@
+"""Saving and loading ONNX models: atomic writes, clear errors on bad files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import onnx
+from google.protobuf.message import DecodeError
+
+__all__ = ["save", "load", "atomic_write_bytes"]
+
+_PROTOBUF_LIMIT = 2**31 - 1
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that ``path`` holds either the old or the new bytes.
+
+    The bytes go to a temporary file in the same folder, are flushed and
+    fsynced, and the file is renamed over ``path``; a crash at any point
+    leaves the previous file intact.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {target}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return target
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+    return target
+
+
+def save(model: onnx.ModelProto, path: str | os.PathLike[str]) -> Path:
+    """Write ``model`` to ``path`` atomically and return the path.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``onnx.ModelProto``.
+    ValueError
+        If the model is over protobuf's 2 GiB limit.
+    """
+    if not isinstance(model, onnx.ModelProto):
+        raise TypeError(f"save() needs an onnx.ModelProto, got {type(model).__name__}")
+    size = model.ByteSize()
+    if size > _PROTOBUF_LIMIT:
+        raise ValueError(f"model is {size} bytes, over protobuf's 2 GiB limit for a single file")
+    return atomic_write_bytes(path, model.SerializeToString())
+
+
+def load(path: str | os.PathLike[str], check: bool = True) -> onnx.ModelProto:
+    """Read an ONNX model from ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+    check : bool
+        Run the ONNX checker on it.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is not a valid ONNX model.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no ONNX model at {p}")
+    data = p.read_bytes()
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except DecodeError as exc:
+        raise ValueError(f"{p} is not an ONNX model (it does not parse as one): {exc}") from exc
+    if not model.graph.node and not model.graph.output:
+        raise ValueError(f"{p} is not an ONNX model (it holds no graph)")
+    if check:
+        try:
+            onnx.checker.check_model(model)
+        except onnx.checker.ValidationError as exc:
+            raise ValueError(f"{p} is not a valid ONNX model: {exc}") from exc
+    return model

@@ -1,0 +1,87 @@
+"""Lowerings of the indexing ops.
+
+``getitem`` becomes one ``Slice`` over every sliced axis (static int indices
+are one-element slices), a ``Squeeze`` of the static-int axes, a ``Gather``
+per dynamic int index, and an ``Unsqueeze`` for ``newaxis`` entries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import INT64_MAX, INT64_MIN, LowerNode, LoweringContext, lowering
+
+
+def _bound_name(ctx: LoweringContext, n: LowerNode, v: Any) -> str:
+    """A 1-element int64 tensor for a static or dynamic bound."""
+    if isinstance(v, tuple):
+        return ctx.op("Unsqueeze", n.inputs[v[1]], ctx.int64s([0]), name=n.name)
+    return ctx.int64s([v])
+
+
+def _vector(ctx: LoweringContext, n: LowerNode, entries: list[Any]) -> str:
+    if all(not isinstance(e, tuple) for e in entries):
+        return ctx.int64s(entries)
+    return ctx.op("Concat", *[_bound_name(ctx, n, e) for e in entries], axis=0, name=n.name)
+
+
+@lowering("getitem")
+def _getitem(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    starts: list[Any] = []
+    ends: list[Any] = []
+    axes: list[int] = []
+    steps: list[int] = []
+    static_int_axes: list[int] = []
+    dynamic_int: list[tuple[int, Any]] = []
+    newaxis_positions: list[int] = []
+    axis = 0
+    out_pos = 0
+    for entry in n.attrs["index"]:
+        kind = entry[0]
+        if kind == "newaxis":
+            newaxis_positions.append(out_pos)
+            out_pos += 1
+            continue
+        if kind == "slice":
+            _, start, stop, step = entry
+            if (start, stop, step) != (None, None, 1):
+                starts.append(start if start is not None else (0 if step > 0 else INT64_MAX))
+                ends.append(stop if stop is not None else (INT64_MAX if step > 0 else INT64_MIN))
+                axes.append(axis)
+                steps.append(step)
+            out_pos += 1
+        elif isinstance(entry[1], tuple):
+            dynamic_int.append((axis, entry[1]))
+        else:
+            i = entry[1]
+            starts.append(i)
+            ends.append(INT64_MAX if i == -1 else i + 1)
+            axes.append(axis)
+            steps.append(1)
+            static_int_axes.append(axis)
+        axis += 1
+    x = n.inputs[0]
+    if axes:
+        x = ctx.op(
+            "Slice", x, _vector(ctx, n, starts), _vector(ctx, n, ends), ctx.int64s(axes), ctx.int64s(steps), name=n.name
+        )
+    if static_int_axes:
+        x = ctx.op("Squeeze", x, ctx.int64s(static_int_axes), name=n.name)
+    for ax, ref in sorted(dynamic_int, reverse=True):
+        shifted = ax - sum(1 for s in static_int_axes if s < ax)
+        x = ctx.op("Gather", x, n.inputs[ref[1]], axis=shifted, name=n.name)
+    if newaxis_positions:
+        x = ctx.op("Unsqueeze", x, ctx.int64s(newaxis_positions), name=n.name)
+    if x == n.inputs[0]:
+        x = ctx.op("Identity", x, name=n.name)
+    return [x]
+
+
+@lowering("take")
+def _take(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    return ctx.node("Gather", n.inputs, name=n.name, axis=n.attrs["axis"])
+
+
+@lowering("take_along_axis")
+def _take_along(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    return ctx.node("GatherElements", n.inputs, name=n.name, axis=n.attrs["axis"])

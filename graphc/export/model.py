@@ -1,0 +1,253 @@
+"""Assembling an ONNX model from a graph, and the public :func:`to_onnx`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from .. import __version__
+from ..ir.build import build_graph
+from ..ir.graph import Graph
+from ..ir.types import Dim, TensorType
+from . import lowering as _lowerings  # noqa: F401  (registers the lowerings)
+from .context import LOWERINGS, LowerNode, LoweringContext, onnx_dtype
+
+__all__ = ["to_onnx", "graph_to_onnx", "ExportedNames", "SUPPORTED_OPSETS", "DEFAULT_OPSET", "ir_version_for"]
+
+DEFAULT_OPSET = 18
+SUPPORTED_OPSETS = range(17, 22)
+
+
+def ir_version_for(opset: int) -> int:
+    """The lowest ONNX IR version that carries ``opset``.
+
+    onnx stamps its newest IR version by default, which older ONNX Runtime
+    releases refuse to load; the lowest version that carries the opset loads
+    everywhere that opset runs.
+    """
+    return helper.find_min_ir_version_for([helper.make_opsetid("", opset)])
+
+
+@dataclass
+class ExportedNames:
+    """Where each graph value went in the ONNX model.
+
+    Attributes
+    ----------
+    inputs : list of str
+        ONNX input names of the graph's input nodes, in order.
+    params : dict
+        ONNX name of each ``param`` node (by node id).
+    outputs : list of str
+        ONNX output names, in order.
+    """
+
+    inputs: list[str] = field(default_factory=list)
+    params: dict[int, str] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+
+def _value_info(name: str, t: TensorType) -> onnx.ValueInfoProto:
+    dims = [d.name if isinstance(d, Dim) else int(d) for d in t.shape]
+    return helper.make_tensor_value_info(name, onnx_dtype(t.dtype), dims)
+
+
+def _check_opset(opset: int) -> int:
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or int(opset) not in SUPPORTED_OPSETS:
+        raise ValueError(
+            f"opset {opset!r} is not supported; graphc exports opsets "
+            f"{SUPPORTED_OPSETS.start}..{SUPPORTED_OPSETS.stop - 1} (default {DEFAULT_OPSET})"
+        )
+    return int(opset)
+
+
+def graph_to_onnx(
+    graph: Graph,
+    *,
+    opset: int = DEFAULT_OPSET,
+    params_as_inputs: bool = False,
+    graph_name: str = "graphc",
+    param_values: Mapping[int, np.ndarray] | None = None,
+) -> tuple[onnx.ModelProto, ExportedNames]:
+    """Lower ``graph`` to an ONNX model.
+
+    Parameters
+    ----------
+    graph : Graph
+    opset : int
+        Default-domain opset, 17..21.
+    params_as_inputs : bool
+        When True, shared variables become graph inputs (the runtime binds
+        them); otherwise initializers holding their current values.
+    graph_name : str
+    param_values : mapping, optional
+        Initializer values by param node id (default: each variable's value).
+
+    Returns
+    -------
+    (onnx.ModelProto, ExportedNames)
+    """
+    opset = _check_opset(opset)
+    ctx = LoweringContext(opset)
+    names = ExportedNames()
+    onnx_inputs: list[onnx.ValueInfoProto] = []
+    initializers: list[onnx.TensorProto] = []
+    value_name: dict[tuple[int, int], str] = {}
+
+    # names the user chose come first so generated names never take them
+    for i, nid in enumerate(graph.inputs):
+        d = graph.data(nid)
+        name = ctx.reserve(d.name or f"input_{i}")
+        value_name[(nid, 0)] = name
+        names.inputs.append(name)
+        onnx_inputs.append(_value_info(name, d.types[0]))
+    out_names = [ctx.reserve(name) for _, name in graph.outputs]
+    order = graph.toposort()
+    for nid in order:
+        d = graph.data(nid)
+        if d.kind == "param":
+            name = ctx.reserve(d.name or f"param_{nid}")
+            value_name[(nid, 0)] = name
+            names.params[nid] = name
+            if params_as_inputs:
+                onnx_inputs.append(_value_info(name, d.types[0]))
+            else:
+                if param_values is not None and nid in param_values:
+                    value = param_values[nid]
+                else:
+                    value = d.ref.get_value()
+                initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name=name))
+        elif d.kind == "const":
+            value_name[(nid, 0)] = ctx.const(d.value, hint=d.name or "const")
+
+    # an op value that is exactly one output is written under that output's name
+    direct: dict[tuple[int, int], str] = {}
+    for (v, _), oname in zip(graph.outputs, out_names):
+        if graph.data(v[0]).kind == "op" and v not in direct:
+            direct[v] = oname
+    for nid in order:
+        d = graph.data(nid)
+        if d.kind != "op":
+            continue
+        fn = LOWERINGS.get(d.op)  # type: ignore[arg-type]
+        if fn is None:
+            raise NotImplementedError(f"op {d.op!r} has no ONNX lowering")
+        ins = graph.node_inputs(nid)
+        base = f"{d.provenance}/{d.op}" if d.provenance else d.op
+        node = LowerNode(
+            op=d.op,  # type: ignore[arg-type]
+            attrs=d.attrs,
+            inputs=[value_name[v] for v in ins],
+            in_types=[graph.type_of(v) for v in ins],
+            out_types=list(d.types),
+            name=base,
+        )
+        outs = list(fn(ctx, node))
+        for port, oname in enumerate(outs):
+            want = direct.get((nid, port))
+            if want is not None:
+                # rename the producing node's output to the graph output name
+                for proto in reversed(ctx.nodes):
+                    if oname in proto.output:
+                        proto.output[list(proto.output).index(oname)] = want
+                        break
+                else:
+                    ctx.node("Identity", [oname], outputs=[want], name=f"{base}/output")
+                oname = want
+            value_name[(nid, port)] = oname
+    onnx_outputs = []
+    for ((v, _), oname) in zip(graph.outputs, out_names):
+        if value_name[v] != oname:
+            ctx.node("Identity", [value_name[v]], outputs=[oname], name=f"output/{oname}")
+        onnx_outputs.append(_value_info(oname, graph.type_of(v)))
+        names.outputs.append(oname)
+
+    g = helper.make_graph(
+        ctx.nodes, graph_name, onnx_inputs, onnx_outputs, initializer=initializers + ctx.initializers
+    )
+    model = helper.make_model(
+        g,
+        opset_imports=[helper.make_opsetid("", opset)],
+        producer_name="graphc",
+        producer_version=__version__,
+    )
+    model.ir_version = ir_version_for(opset)
+    return model, names
+
+
+def _normalize_outputs(outputs: Any) -> list[tuple[Any, str]]:
+    from ..tensor.basic import as_tensor_variable
+
+    if isinstance(outputs, Mapping):
+        items = [(as_tensor_variable(v), str(k)) for k, v in outputs.items()]
+    else:
+        seq = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        if not seq:
+            raise ValueError("to_onnx: no outputs given")
+        items = []
+        for i, v in enumerate(seq):
+            var = as_tensor_variable(v)
+            items.append((var, var.name or f"output_{i}" if len(seq) > 1 else var.name or "output"))
+    seen: dict[str, int] = {}
+    out = []
+    for v, name in items:
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        out.append((v, name if k == 0 else f"{name}_{k}"))
+    return out
+
+
+def to_onnx(
+    outputs: Any,
+    inputs: Sequence[Any] | None = None,
+    *,
+    opset: int = DEFAULT_OPSET,
+    params: str = "initializers",
+    name: str = "graphc",
+    check: bool = True,
+) -> onnx.ModelProto:
+    """Export symbolic expressions as an ONNX model.
+
+    Parameters
+    ----------
+    outputs : Variable, list of Variable, or dict of name -> Variable
+        What the model computes.  Output names come from the dict keys, else
+        from the variables' names, else ``output``/``output_<i>``.
+    inputs : list of Variable, optional
+        Input placeholders in order; inferred (first-use order) when omitted.
+    opset : int
+        Default-domain opset, 17..21 (default 18).
+    params : {'initializers', 'inputs'}
+        Whether shared variables become initializers holding their current
+        values (a self-contained inference model) or graph inputs.
+    name : str
+        The ONNX graph name.
+    check : bool
+        Run ``onnx.checker.check_model(full_check=True)`` on the result.
+
+    Returns
+    -------
+    onnx.ModelProto
+        With ``ir_version`` pinned to the lowest that carries the opset, so
+        ONNX Runtime 1.2x-1.3x loads it; unknown sizes are named dynamic dims.
+
+    Raises
+    ------
+    ValueError
+        For an unsupported opset or ``params`` value.
+    graphc.ir.build.MissingInputError
+        If ``inputs`` is given and misses a placeholder the outputs need.
+    """
+    if params not in ("initializers", "inputs"):
+        raise ValueError(f"to_onnx: params must be 'initializers' or 'inputs', got {params!r}")
+    _check_opset(opset)
+    outs = _normalize_outputs(outputs)
+    graph = build_graph(outs, list(inputs) if inputs is not None else None, what="to_onnx")
+    model, _ = graph_to_onnx(graph, opset=opset, params_as_inputs=params == "inputs", graph_name=name)
+    if check:
+        onnx.checker.check_model(model, full_check=True)
+    return model

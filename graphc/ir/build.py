@@ -1,0 +1,127 @@
+"""Lowering expressions (small immutable Python objects) into a :class:`Graph`.
+
+Only what the outputs depend on is lowered.  Leaf variables become ``input``
+nodes (placeholders), ``param`` nodes (shared variables, recognised by their
+``get_value`` method) or ``const`` nodes (constants, by their ``value``).
+This module does not import the expression classes; it reads ``owner``,
+``inputs``, ``op``, ``attrs``, ``type`` and ``name`` off them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .graph import Graph, NodeData
+
+__all__ = ["build_graph", "MissingInputError", "leaf_kind", "collect_leaves"]
+
+
+class MissingInputError(ValueError):
+    """An output depends on an input placeholder that was not listed."""
+
+
+def leaf_kind(v: Any) -> str:
+    """``'param'``, ``'const'`` or ``'input'`` for an owner-less variable."""
+    if hasattr(v, "get_value") and hasattr(v, "_storage"):
+        return "param"
+    if hasattr(v, "value"):
+        return "const"
+    return "input"
+
+
+def _postorder(outputs: Sequence[Any]) -> list[Any]:
+    """Apply nodes and leaves reachable from ``outputs``, producers first (iterative)."""
+    seen: set[int] = set()
+    order: list[Any] = []
+    stack: list[tuple[Any, bool]] = [(o, False) for o in reversed(outputs)]
+    while stack:
+        item, expanded = stack.pop()
+        key = id(item)
+        if expanded:
+            order.append(item)
+            continue
+        if key in seen:
+            continue
+        seen.add(key)
+        stack.append((item, True))
+        deps = item.inputs if hasattr(item, "outputs") else ([item.owner] if item.owner is not None else [])
+        for d in reversed(deps):
+            if id(d) not in seen:
+                stack.append((d, False))
+    return order
+
+
+def collect_leaves(outputs: Sequence[Any]) -> list[Any]:
+    """Owner-less variables the outputs depend on, in first-use order."""
+    return [n for n in _postorder(outputs) if not hasattr(n, "outputs") and n.owner is None]
+
+
+def build_graph(
+    outputs: Sequence[tuple[Any, str]],
+    inputs: Sequence[Any] | None = None,
+    *,
+    what: str = "function",
+) -> Graph:
+    """Lower ``outputs`` (pairs of variable and output name) into a Graph.
+
+    Parameters
+    ----------
+    outputs : sequence of (Variable, str)
+    inputs : sequence of Variable, optional
+        Placeholders in call order.  When None, every placeholder the outputs
+        depend on becomes an input, in first-use order.
+    what : str
+        Used in error messages ("function", "export").
+
+    Raises
+    ------
+    MissingInputError
+        If ``inputs`` is given and an output needs a placeholder not in it.
+    TypeError
+        If an entry of ``inputs`` is not a placeholder.
+    """
+    g = Graph()
+    value_of: dict[int, tuple[int, int]] = {}
+    if inputs is not None:
+        for i, v in enumerate(inputs):
+            if getattr(v, "owner", 0) is not None or leaf_kind(v) != "input":
+                kind = "a shared variable" if leaf_kind(v) == "param" and getattr(v, "owner", 1) is None else (
+                    "a constant" if getattr(v, "owner", 1) is None else "a computed expression")
+                raise TypeError(
+                    f"{what} input {i} ({v!r}) is {kind}; inputs must be placeholders such as T.matrix('x')"
+                    + ("; shared variables are used implicitly" if kind == "a shared variable" else "")
+                )
+            if id(v) in value_of:
+                raise ValueError(f"{what} input {i} ({v!r}) is listed twice")
+            nid = g.add_node(NodeData("input", [v.type], name=v.name, ref=v))
+            g.inputs.append(nid)
+            value_of[id(v)] = (nid, 0)
+    for item in _postorder([o for o, _ in outputs]):
+        if hasattr(item, "outputs"):
+            ins = [value_of[id(x)] for x in item.inputs]
+            nid = g.add_node(
+                NodeData("op", [o.type for o in item.outputs], op=item.op, attrs=dict(item.attrs),
+                         provenance=item.provenance),
+                ins,
+            )
+            for o in item.outputs:
+                value_of[id(o)] = (nid, o.index)
+            continue
+        if item.owner is not None or id(item) in value_of:
+            continue
+        kind = leaf_kind(item)
+        if kind == "input":
+            if inputs is not None:
+                raise MissingInputError(
+                    f"{what}: an output depends on the input {item!r}, which is not in the inputs list "
+                    f"{list(inputs)!r}"
+                )
+            nid = g.add_node(NodeData("input", [item.type], name=item.name, ref=item))
+            g.inputs.append(nid)
+        elif kind == "param":
+            nid = g.add_node(NodeData("param", [item.type], name=item.name, ref=item))
+        else:
+            nid = g.add_node(NodeData("const", [item.type], name=item.name, value=item.value, ref=item))
+        value_of[id(item)] = (nid, 0)
+    g.outputs = [(value_of[id(v)], name) for v, name in outputs]
+    return g

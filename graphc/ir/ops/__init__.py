@@ -1,0 +1,3 @@
+"""The standard ops; importing this package registers them all."""
+
+from . import elemwise, index, linalg, nn, random, reduce, shape  # noqa: F401

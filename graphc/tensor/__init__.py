@@ -1,0 +1,117 @@
+"""``graphc.tensor``: the Theano-like symbolic tensor API (``import graphc.tensor as T``).
+
+Variables are built with :func:`scalar`, :func:`vector`, :func:`matrix`,
+:func:`tensor3`, :func:`tensor4` or :func:`tensor`, combined with operators
+and the functions here, and compiled with :func:`graphc.function`.
+"""
+
+from . import nnet, shared_randomstreams
+from .basic import (
+    as_tensor,
+    as_tensor_variable,
+    bmatrix,
+    bvector,
+    constant,
+    dmatrix,
+    dscalar,
+    dvector,
+    fmatrix,
+    fscalar,
+    ftensor3,
+    ftensor4,
+    fvector,
+    imatrix,
+    iscalar,
+    ivector,
+    lmatrix,
+    lscalar,
+    lvector,
+    matrix,
+    scalar,
+    tensor,
+    tensor3,
+    tensor4,
+    tensor5,
+    vector,
+)
+from .elemwise import (
+    abs,
+    abs_,
+    add,
+    and_,
+    cast,
+    ceil,
+    clip,
+    cos,
+    div,
+    eq,
+    erf,
+    exp,
+    floor,
+    floor_div,
+    ge,
+    gt,
+    int_div,
+    inv,
+    invert,
+    le,
+    log,
+    log1p,
+    lt,
+    maximum,
+    minimum,
+    mod,
+    mul,
+    neg,
+    neq,
+    or_,
+    pow,
+    reciprocal,
+    relu,
+    round,
+    sgn,
+    sigmoid,
+    sign,
+    sin,
+    softplus,
+    sqr,
+    sqrt,
+    sub,
+    switch,
+    tanh,
+    true_div,
+    where,
+    xor,
+)
+from .indexing import take
+from .linalg import dot, matmul, outer, tensordot
+from .nnet import log_softmax, softmax
+from .random import MRG_RandomStreams, RandomStreams
+from .reduction import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
+from .shape import (
+    alloc,
+    arange,
+    concatenate,
+    dimshuffle,
+    expand_dims,
+    fill,
+    flatten,
+    ones,
+    ones_like,
+    reshape,
+    shape,
+    shape_padaxis,
+    shape_padleft,
+    shape_padright,
+    squeeze,
+    stack,
+    transpose,
+    zeros,
+    zeros_like,
+)
+from .shared import SharedVariable, shared
+from .variable import Apply, TensorConstant, Variable
+
+TensorVariable = Variable
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,216 @@
+"""Creating symbolic variables and constants."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..config import config
+from ..ir.types import Dim, DimLike, TensorType, as_dtype
+from .variable import TensorConstant, Variable
+
+__all__ = [
+    "tensor",
+    "scalar",
+    "vector",
+    "matrix",
+    "tensor3",
+    "tensor4",
+    "tensor5",
+    "iscalar",
+    "lscalar",
+    "ivector",
+    "lvector",
+    "imatrix",
+    "lmatrix",
+    "fscalar",
+    "fvector",
+    "fmatrix",
+    "ftensor3",
+    "ftensor4",
+    "dscalar",
+    "dvector",
+    "dmatrix",
+    "bvector",
+    "bmatrix",
+    "constant",
+    "as_tensor_variable",
+    "as_tensor",
+]
+
+_unnamed = 0
+
+
+def _input_dims(name: str | None, shape: Sequence[Any]) -> tuple[DimLike, ...]:
+    global _unnamed
+    if name is None:
+        _unnamed += 1
+        label = f"input{_unnamed}"
+    else:
+        label = name
+    dims: list[DimLike] = []
+    for i, d in enumerate(shape):
+        if d is None:
+            dims.append(Dim(f"{label}_dim{i}"))
+        elif isinstance(d, Dim):
+            dims.append(d)
+        elif isinstance(d, str):
+            dims.append(Dim(d))
+        elif isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0:
+            dims.append(int(d))
+        else:
+            raise ValueError(
+                f"input {name or label!r}: shape entry {i} is {d!r}; expected None, a non-negative int, "
+                "or a dim name"
+            )
+    return tuple(dims)
+
+
+def tensor(
+    dtype: Any = None,
+    ndim: int | None = None,
+    name: str | None = None,
+    shape: Sequence[Any] | None = None,
+    broadcastable: Sequence[bool] | None = None,
+) -> Variable:
+    """A symbolic input tensor (Theano's ``T.tensor``).
+
+    Parameters
+    ----------
+    dtype : str or numpy dtype, optional
+        Defaults to ``config.floatX``.
+    ndim : int, optional
+        Number of axes, each of unknown size.  Give ``ndim``, ``shape`` or
+        ``broadcastable``.
+    name : str, optional
+        Input name, used by compiled functions and exported models.
+    shape : sequence, optional
+        Sizes: None (unknown), an int, or a name shared with other inputs
+        (two inputs with the dim ``'batch'`` have the same batch size).
+    broadcastable : sequence of bool, optional
+        Theano's pattern: True for axes of size 1.
+
+    Returns
+    -------
+    Variable
+
+    Examples
+    --------
+    >>> import graphc.tensor as T
+    >>> x = T.tensor('float32', 3, name='x')
+    >>> x.type.shape
+    (x_dim0, x_dim1, x_dim2)
+    """
+    if isinstance(dtype, (int, np.integer)) and ndim is None and not isinstance(dtype, bool):
+        dtype, ndim = None, int(dtype)
+    dt = as_dtype(dtype if dtype is not None else config.floatX)
+    if shape is None:
+        if broadcastable is not None:
+            shape = [1 if b else None for b in broadcastable]
+        elif ndim is not None:
+            if not isinstance(ndim, (int, np.integer)) or ndim < 0:
+                raise ValueError(f"tensor {name!r}: ndim must be a non-negative int, got {ndim!r}")
+            shape = [None] * int(ndim)
+        else:
+            raise TypeError(f"tensor {name!r}: give ndim, shape or broadcastable")
+    elif ndim is not None and len(shape) != ndim:
+        raise ValueError(f"tensor {name!r}: shape {tuple(shape)} has {len(shape)} dims but ndim={ndim}")
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"tensor name must be a str, got {type(name).__name__}")
+    return Variable(TensorType(dt, _input_dims(name, shape)), name=name)
+
+
+def _maker(ndim: int, default_dtype: str | None = None):  # type: ignore[no-untyped-def]
+    def make(name: str | None = None, dtype: Any = None, shape: Sequence[Any] | None = None) -> Variable:
+        return tensor(dtype if dtype is not None else default_dtype, ndim, name=name, shape=shape)
+
+    kind = {0: "scalar", 1: "vector", 2: "matrix"}.get(ndim, f"{ndim}-d tensor")
+    make.__doc__ = f"""A symbolic {kind} input (dtype defaults to {default_dtype or 'config.floatX'}).
+
+    Parameters
+    ----------
+    name : str, optional
+    dtype : str, optional
+    shape : sequence, optional
+        Static sizes or dim names, as for :func:`tensor`.
+    """
+    return make
+
+
+scalar = _maker(0)
+vector = _maker(1)
+matrix = _maker(2)
+tensor3 = _maker(3)
+tensor4 = _maker(4)
+tensor5 = _maker(5)
+iscalar = _maker(0, "int32")
+lscalar = _maker(0, "int64")
+ivector = _maker(1, "int32")
+lvector = _maker(1, "int64")
+imatrix = _maker(2, "int32")
+lmatrix = _maker(2, "int64")
+fscalar = _maker(0, "float32")
+fvector = _maker(1, "float32")
+fmatrix = _maker(2, "float32")
+ftensor3 = _maker(3, "float32")
+ftensor4 = _maker(4, "float32")
+dscalar = _maker(0, "float64")
+dvector = _maker(1, "float64")
+dmatrix = _maker(2, "float64")
+bvector = _maker(1, "bool")
+bmatrix = _maker(2, "bool")
+
+
+def constant(value: Any, name: str | None = None, dtype: Any = None) -> TensorConstant:
+    """A constant tensor.
+
+    Python floats become ``config.floatX``; Python ints ``int64``; numpy
+    arrays keep their dtype unless ``dtype`` is given.
+    """
+    if isinstance(value, Variable):
+        raise TypeError(f"constant() got a symbolic variable {value!r}")
+    if dtype is not None:
+        arr = np.asarray(value, dtype=as_dtype(dtype))
+    elif isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        arr = np.asarray(value)
+    else:
+        arr = np.asarray(value)
+        if arr.dtype.kind == "f":
+            arr = arr.astype(config.floatX)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"cannot make a constant of {type(value).__name__} (dtype {arr.dtype})")
+    as_dtype(arr.dtype)
+    return TensorConstant(arr, name=name)
+
+
+def as_tensor_variable(x: Any, name: str | None = None, ndim: int | None = None) -> Variable:
+    """Return ``x`` if symbolic, else a constant holding it.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` cannot be a tensor (a string, None, a layer...).
+    ValueError
+        If ``ndim`` is given and does not match.
+    """
+    if isinstance(x, Variable):
+        v = x
+    elif hasattr(x, "__graphc_variable__"):
+        v = x.__graphc_variable__()
+    elif isinstance(x, (list, tuple)) and any(isinstance(e, Variable) for e in x):
+        from .shape import stack
+
+        v = stack([as_tensor_variable(e) for e in x])
+    else:
+        if x is None or isinstance(x, (str, bytes)):
+            raise TypeError(f"cannot convert {x!r} to a tensor")
+        v = constant(x, name=name)
+    if ndim is not None and v.ndim != ndim:
+        raise ValueError(f"expected a tensor of {ndim} dims, got {v!r}")
+    return v
+
+
+as_tensor = as_tensor_variable

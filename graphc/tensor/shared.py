@@ -1,0 +1,147 @@
+"""Shared variables: named tensors whose values live between function calls.
+
+Cast rule: a float64 numpy array (or a Python float) becomes
+``config.floatX`` (float32 by default) unless ``dtype`` is given; other
+dtypes are kept, Python ints become int64.  The shape is fixed by the first
+value: :meth:`SharedVariable.set_value` accepts values of that shape only,
+since compiled functions were built for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from ..config import config
+from ..ir.types import TensorType, as_dtype, format_shape
+from .variable import Variable
+
+__all__ = ["SharedVariable", "shared"]
+
+
+class SharedVariable(Variable):
+    """A tensor with a value that persists across calls of compiled functions.
+
+    Compiled functions read the value where it lives (an ONNX Runtime
+    ``OrtValue`` after an update) and write updates back without a copy to
+    numpy; :meth:`get_value` copies out on demand.
+    """
+
+    def __init__(self, value: np.ndarray, name: str | None = None) -> None:
+        super().__init__(TensorType(value.dtype.name, value.shape), name=name)
+        self._value: Any = value
+        self._lock = threading.RLock()
+
+    # -- public API ---------------------------------------------------------
+    def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> np.ndarray:
+        """A copy of the current value as a numpy array (``borrow`` is accepted and ignored)."""
+        with self._lock:
+            v = self._value
+        if return_internal_type:
+            return v
+        if isinstance(v, np.ndarray):
+            return v.copy()
+        return np.asarray(v.numpy())
+
+    def set_value(self, value: Any, borrow: bool = False) -> None:
+        """Replace the value.
+
+        Raises
+        ------
+        ValueError
+            If the shape differs from the variable's.
+        TypeError
+            If the dtype cannot be cast safely to the variable's dtype.
+        """
+        arr = _coerce(value, self.dtype, self.type.shape, self.name)
+        with self._lock:
+            self._value = arr
+
+    # -- runtime hooks --------------------------------------------------------
+    def _storage(self) -> Any:
+        """The stored value as is (numpy array or OrtValue)."""
+        return self._value
+
+    def _store(self, value: Any) -> None:
+        """Store a runtime value (an OrtValue of the variable's type) without copying."""
+        self._value = value
+
+    def __repr__(self) -> str:
+        return f"<shared {self.name or ''}: {self.type}>"
+
+
+def _coerce(value: Any, dtype: str, shape: tuple, name: str | None) -> np.ndarray:
+    label = f"shared variable {name!r}" if name else "shared variable"
+    if isinstance(value, Variable):
+        raise TypeError(f"{label}: set_value needs a numeric value, got the symbolic {value!r}")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{label}: value of dtype {arr.dtype} is not numeric")
+    if arr.dtype != np.dtype(dtype):
+        if not np.can_cast(arr.dtype, dtype, "same_kind"):
+            raise TypeError(f"{label}: value of dtype {arr.dtype} cannot be cast safely to {dtype}")
+        arr = arr.astype(dtype)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{label}: value has shape {arr.shape}, expected {format_shape(tuple(shape))}")
+    return np.array(arr, copy=True, order="C")
+
+
+def shared(
+    value: Any,
+    name: str | None = None,
+    strict: bool = False,
+    allow_downcast: bool | None = None,
+    borrow: bool = False,
+    dtype: Any = None,
+    **kwargs: Any,
+) -> SharedVariable:
+    """Create a shared variable (Theano's ``theano.shared``).
+
+    Parameters
+    ----------
+    value : array_like
+        Initial value; copied.
+    name : str, optional
+        Name; exported models use it for the parameter.
+    strict : bool
+        When True, keep float64 values as float64 (no floatX cast).
+    dtype : dtype, optional
+        Convert the value to this dtype.
+    borrow, allow_downcast
+        Accepted for Theano compatibility; the value is always copied.
+
+    Returns
+    -------
+    SharedVariable
+
+    Examples
+    --------
+    >>> import numpy as np, graphc
+    >>> w = graphc.shared(np.zeros((3, 2)), name='W')
+    >>> w.dtype
+    'float32'
+    """
+    if kwargs:
+        raise TypeError(f"shared() got unexpected arguments: {', '.join(sorted(kwargs))}")
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"shared() name must be a str, got {type(name).__name__}")
+    if isinstance(value, Variable):
+        raise TypeError(f"shared() needs a numeric value, got the symbolic {value!r}")
+    if isinstance(value, bool):
+        arr = np.asarray(value)
+    elif isinstance(value, int):
+        arr = np.asarray(value, dtype=np.int64)
+    elif isinstance(value, float):
+        arr = np.asarray(value, dtype=np.float64)
+    else:
+        arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"shared() value {name!r} has dtype {arr.dtype}; expected a numeric array")
+    if dtype is not None:
+        arr = arr.astype(as_dtype(dtype))
+    elif arr.dtype == np.float64 and not strict:
+        arr = arr.astype(config.floatX)
+    as_dtype(arr.dtype)
+    return SharedVariable(np.array(arr, copy=True, order="C"), name=name)
