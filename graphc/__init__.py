@@ -1,9 +1,26 @@
-"""graphc: a graph compiler for neural networks, from Lasagne/Theano-style code to ONNX."""
+"""graphc: a graph compiler for neural networks, from Lasagne/Theano-style code to ONNX.
+
+``import graphc as theano`` gives ``theano.function`` and ``theano.shared``;
+``import graphc.tensor as T`` gives the symbolic tensor API.
+"""
 
 __version__ = "0.1.0"
 
-from . import tensor  # noqa: E402
+from . import export, tensor  # noqa: E402
 from .config import config  # noqa: E402
-from .tensor.shared import shared  # noqa: E402
+from .ir.build import MissingInputError  # noqa: E402
+from .runtime import Function, UnusedInputError, function  # noqa: E402
+from .tensor.shared import SharedVariable, shared  # noqa: E402
 
-__all__ = ["__version__", "config", "shared", "tensor"]
+__all__ = [
+    "__version__",
+    "config",
+    "export",
+    "function",
+    "Function",
+    "MissingInputError",
+    "UnusedInputError",
+    "shared",
+    "SharedVariable",
+    "tensor",
+]

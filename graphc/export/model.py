@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import onnx
@@ -14,7 +15,7 @@ from ..ir.build import build_graph
 from ..ir.graph import Graph
 from ..ir.types import Dim, TensorType
 from . import lowering as _lowerings  # noqa: F401  (registers the lowerings)
-from .context import LOWERINGS, LowerNode, LoweringContext, onnx_dtype
+from .context import LOWERINGS, LoweringContext, LowerNode, onnx_dtype
 
 __all__ = ["to_onnx", "graph_to_onnx", "ExportedNames", "SUPPORTED_OPSETS", "DEFAULT_OPSET", "ir_version_for"]
 

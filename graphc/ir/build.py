@@ -9,7 +9,8 @@ This module does not import the expression classes; it reads ``owner``,
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .graph import Graph, NodeData
 
@@ -29,8 +30,13 @@ def leaf_kind(v: Any) -> str:
     return "input"
 
 
-def _postorder(outputs: Sequence[Any]) -> list[Any]:
-    """Apply nodes and leaves reachable from ``outputs``, producers first (iterative)."""
+def _postorder(outputs: Sequence[Any], replace: Mapping[int, Any] | None = None) -> list[Any]:
+    """Apply nodes and leaves reachable from ``outputs``, producers first (iterative).
+
+    ``replace`` maps ``id(variable)`` to the variable that stands in for it.
+    """
+    replace = replace or {}
+    outputs = [replace.get(id(o), o) for o in outputs]
     seen: set[int] = set()
     order: list[Any] = []
     stack: list[tuple[Any, bool]] = [(o, False) for o in reversed(outputs)]
@@ -44,7 +50,11 @@ def _postorder(outputs: Sequence[Any]) -> list[Any]:
             continue
         seen.add(key)
         stack.append((item, True))
-        deps = item.inputs if hasattr(item, "outputs") else ([item.owner] if item.owner is not None else [])
+        deps = (
+            [replace.get(id(x), x) for x in item.inputs]
+            if hasattr(item, "outputs")
+            else ([item.owner] if item.owner is not None else [])
+        )
         for d in reversed(deps):
             if id(d) not in seen:
                 stack.append((d, False))
@@ -61,6 +71,7 @@ def build_graph(
     inputs: Sequence[Any] | None = None,
     *,
     what: str = "function",
+    replace: Mapping[Any, Any] | None = None,
 ) -> Graph:
     """Lower ``outputs`` (pairs of variable and output name) into a Graph.
 
@@ -72,6 +83,8 @@ def build_graph(
         depend on becomes an input, in first-use order.
     what : str
         Used in error messages ("function", "export").
+    replace : mapping, optional
+        Theano's ``givens``: each key variable is computed as its value.
 
     Raises
     ------
@@ -80,6 +93,7 @@ def build_graph(
     TypeError
         If an entry of ``inputs`` is not a placeholder.
     """
+    subst = _check_replace(replace, what)
     g = Graph()
     value_of: dict[int, tuple[int, int]] = {}
     if inputs is not None:
@@ -96,9 +110,9 @@ def build_graph(
             nid = g.add_node(NodeData("input", [v.type], name=v.name, ref=v))
             g.inputs.append(nid)
             value_of[id(v)] = (nid, 0)
-    for item in _postorder([o for o, _ in outputs]):
+    for item in _postorder([o for o, _ in outputs], subst):
         if hasattr(item, "outputs"):
-            ins = [value_of[id(x)] for x in item.inputs]
+            ins = [value_of[id(subst.get(id(x), x))] for x in item.inputs]
             nid = g.add_node(
                 NodeData("op", [o.type for o in item.outputs], op=item.op, attrs=dict(item.attrs),
                          provenance=item.provenance),
@@ -123,5 +137,19 @@ def build_graph(
         else:
             nid = g.add_node(NodeData("const", [item.type], name=item.name, value=item.value, ref=item))
         value_of[id(item)] = (nid, 0)
-    g.outputs = [(value_of[id(v)], name) for v, name in outputs]
+    g.outputs = [(value_of[id(subst.get(id(v), v))], name) for v, name in outputs]
     return g
+
+
+def _check_replace(replace: Mapping[Any, Any] | None, what: str) -> dict[int, Any]:
+    if not replace:
+        return {}
+    items = replace.items() if isinstance(replace, Mapping) else list(replace)
+    out: dict[int, Any] = {}
+    for old, new in items:
+        if not hasattr(old, "type") or not hasattr(new, "type"):
+            raise TypeError(f"{what} givens: both sides must be symbolic variables, got {old!r} -> {new!r}")
+        if old.type.dtype != new.type.dtype or old.type.ndim != new.type.ndim:
+            raise TypeError(f"{what} givens: {old!r} is replaced by {new!r} of a different dtype or rank")
+        out[id(old)] = new
+    return out

@@ -17,8 +17,9 @@ here, never networkx directly.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -196,7 +197,7 @@ class Graph:
         self._g.remove_nodes_from(dead)
         return len(dead)
 
-    def copy(self) -> "Graph":
+    def copy(self) -> Graph:
         """A structural copy (node data objects are copied shallowly)."""
         g = Graph()
         g._g = self._g.copy()
@@ -208,7 +209,7 @@ class Graph:
         g.outputs = list(self.outputs)
         return g
 
-    def subgraph_copy(self, nodes: Iterable[int]) -> "Graph":
+    def subgraph_copy(self, nodes: Iterable[int]) -> Graph:
         """A copy holding only ``nodes`` and the edges between them (no inputs/outputs set)."""
         keep = set(nodes)
         g = self.copy()

@@ -9,8 +9,9 @@ each registered under the op's name; this module imports neither.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -115,7 +116,7 @@ def all_ops() -> Sequence[OpDef]:
     return [OPS[k] for k in sorted(OPS)]
 
 
-def infer_types(op: OpDef, types: Sequence[TensorType], values: Sequence[Any], attrs: dict[str, Any]) -> "list[TensorType]":
+def infer_types(op: OpDef, types: Sequence[TensorType], values: Sequence[Any], attrs: dict[str, Any]) -> list[TensorType]:
     """Run ``op``'s type inference (passing known values when it uses them)."""
     if op.uses_values:
         return op.infer(list(types), values=list(values), **attrs)

@@ -60,7 +60,7 @@ class Dim:
         return self.name
 
 
-DimLike = Union[int, Dim]
+DimLike = Union[int, Dim]  # noqa: UP007  (a runtime alias; `int | Dim` needs 3.10 at import)
 
 
 def fresh_dim(hint: str = "d") -> Dim:
@@ -68,7 +68,7 @@ def fresh_dim(hint: str = "d") -> Dim:
     return Dim(f"{hint}{next(_counter)}")
 
 
-def dim_product(dims: "tuple[DimLike, ...] | list[DimLike]") -> DimLike:
+def dim_product(dims: tuple[DimLike, ...] | list[DimLike]) -> DimLike:
     """Product of dims: an int when all are static, else a named symbolic dim."""
     static = 1
     symbolic: list[str] = []
@@ -108,7 +108,7 @@ def as_dtype(dtype: object) -> str:
     return name
 
 
-def format_shape(shape: "tuple[DimLike, ...]") -> str:
+def format_shape(shape: tuple[DimLike, ...]) -> str:
     """Format a shape for error messages, e.g. ``(batch, 3, 5)``."""
     inner = ", ".join(str(d) for d in shape)
     if len(shape) == 1:
@@ -160,7 +160,7 @@ class TensorType:
         return f"{self.dtype}{format_shape(self.shape)}"
 
 
-def broadcast_shapes(*shapes: "tuple[DimLike, ...]", what: str = "operands") -> tuple[DimLike, ...]:
+def broadcast_shapes(*shapes: tuple[DimLike, ...], what: str = "operands") -> tuple[DimLike, ...]:
     """Numpy broadcasting over static and symbolic sizes.
 
     Symbolic sizes are assumed to match each other and any static size other

@@ -10,7 +10,7 @@ import numpy as np
 from ..config import config
 from ..ir.ops.reduce import normalize_axes
 from .basic import as_tensor_variable
-from .elemwise import cast, sqr, sqrt, true_div, sub
+from .elemwise import cast, sqr, sqrt, sub, true_div
 from .variable import Variable, apply_op
 
 __all__ = ["sum", "mean", "max", "min", "prod", "argmax", "argmin", "var", "std", "all", "any"]

@@ -4,7 +4,8 @@ zeros_like, ones_like, alloc, arange)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,7 @@ class Apply:
 
     __slots__ = ("op", "inputs", "attrs", "outputs", "provenance")
 
-    def __init__(self, op: str, inputs: Sequence["Variable"], attrs: dict[str, Any]) -> None:
+    def __init__(self, op: str, inputs: Sequence[Variable], attrs: dict[str, Any]) -> None:
         self.op = op
         self.inputs = tuple(inputs)
         self.attrs = dict(attrs)
@@ -139,7 +140,7 @@ class Variable:
         return self.type.broadcastable
 
     @property
-    def shape(self) -> "Variable":
+    def shape(self) -> Variable:
         """The symbolic shape: an int64 vector whose elements are symbolic scalars.
 
         It unpacks like a tuple: ``n_batch, n_time, n_feat = x.shape``.
@@ -149,7 +150,7 @@ class Variable:
         return shape(self)
 
     @property
-    def size(self) -> "Variable":
+    def size(self) -> Variable:
         """Number of elements, as a symbolic int64 scalar."""
         from .reduction import prod
 
@@ -173,168 +174,168 @@ class Variable:
             raise TypeError(f"len() of {self!r}: axis 0 has symbolic size {first}")
         return first
 
-    def __iter__(self) -> Iterator["Variable"]:
+    def __iter__(self) -> Iterator[Variable]:
         for i in range(len(self)):
             yield self[i]
 
     __hash__ = object.__hash__
 
     # -- operators (defined in graphc.tensor.elemwise etc.) ----------------
-    def __add__(self, other: Any) -> "Variable":
+    def __add__(self, other: Any) -> Variable:
         return _E.add(self, other)
 
-    def __radd__(self, other: Any) -> "Variable":
+    def __radd__(self, other: Any) -> Variable:
         return _E.add(other, self)
 
-    def __sub__(self, other: Any) -> "Variable":
+    def __sub__(self, other: Any) -> Variable:
         return _E.sub(self, other)
 
-    def __rsub__(self, other: Any) -> "Variable":
+    def __rsub__(self, other: Any) -> Variable:
         return _E.sub(other, self)
 
-    def __mul__(self, other: Any) -> "Variable":
+    def __mul__(self, other: Any) -> Variable:
         return _E.mul(self, other)
 
-    def __rmul__(self, other: Any) -> "Variable":
+    def __rmul__(self, other: Any) -> Variable:
         return _E.mul(other, self)
 
-    def __truediv__(self, other: Any) -> "Variable":
+    def __truediv__(self, other: Any) -> Variable:
         return _E.true_div(self, other)
 
-    def __rtruediv__(self, other: Any) -> "Variable":
+    def __rtruediv__(self, other: Any) -> Variable:
         return _E.true_div(other, self)
 
-    def __floordiv__(self, other: Any) -> "Variable":
+    def __floordiv__(self, other: Any) -> Variable:
         return _E.floor_div(self, other)
 
-    def __rfloordiv__(self, other: Any) -> "Variable":
+    def __rfloordiv__(self, other: Any) -> Variable:
         return _E.floor_div(other, self)
 
-    def __mod__(self, other: Any) -> "Variable":
+    def __mod__(self, other: Any) -> Variable:
         return _E.mod(self, other)
 
-    def __rmod__(self, other: Any) -> "Variable":
+    def __rmod__(self, other: Any) -> Variable:
         return _E.mod(other, self)
 
-    def __pow__(self, other: Any) -> "Variable":
+    def __pow__(self, other: Any) -> Variable:
         return _E.pow(self, other)
 
-    def __rpow__(self, other: Any) -> "Variable":
+    def __rpow__(self, other: Any) -> Variable:
         return _E.pow(other, self)
 
-    def __neg__(self) -> "Variable":
+    def __neg__(self) -> Variable:
         return _E.neg(self)
 
-    def __pos__(self) -> "Variable":
+    def __pos__(self) -> Variable:
         return self
 
-    def __abs__(self) -> "Variable":
+    def __abs__(self) -> Variable:
         return _E.abs(self)
 
-    def __lt__(self, other: Any) -> "Variable":
+    def __lt__(self, other: Any) -> Variable:
         return _E.lt(self, other)
 
-    def __le__(self, other: Any) -> "Variable":
+    def __le__(self, other: Any) -> Variable:
         return _E.le(self, other)
 
-    def __gt__(self, other: Any) -> "Variable":
+    def __gt__(self, other: Any) -> Variable:
         return _E.gt(self, other)
 
-    def __ge__(self, other: Any) -> "Variable":
+    def __ge__(self, other: Any) -> Variable:
         return _E.ge(self, other)
 
-    def __and__(self, other: Any) -> "Variable":
+    def __and__(self, other: Any) -> Variable:
         return _E.and_(self, other)
 
-    def __rand__(self, other: Any) -> "Variable":
+    def __rand__(self, other: Any) -> Variable:
         return _E.and_(other, self)
 
-    def __or__(self, other: Any) -> "Variable":
+    def __or__(self, other: Any) -> Variable:
         return _E.or_(self, other)
 
-    def __ror__(self, other: Any) -> "Variable":
+    def __ror__(self, other: Any) -> Variable:
         return _E.or_(other, self)
 
-    def __xor__(self, other: Any) -> "Variable":
+    def __xor__(self, other: Any) -> Variable:
         return _E.xor(self, other)
 
-    def __rxor__(self, other: Any) -> "Variable":
+    def __rxor__(self, other: Any) -> Variable:
         return _E.xor(other, self)
 
-    def __invert__(self) -> "Variable":
+    def __invert__(self) -> Variable:
         return _E.invert(self)
 
-    def __matmul__(self, other: Any) -> "Variable":
+    def __matmul__(self, other: Any) -> Variable:
         from .linalg import matmul
 
         return matmul(self, other)
 
-    def __rmatmul__(self, other: Any) -> "Variable":
+    def __rmatmul__(self, other: Any) -> Variable:
         from .linalg import matmul
 
         return matmul(other, self)
 
-    def __getitem__(self, index: Any) -> "Variable":
+    def __getitem__(self, index: Any) -> Variable:
         from .indexing import getitem
 
         return getitem(self, index)
 
     # -- Theano-style methods ---------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> "Variable":
+    def sum(self, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Variable:
         """Sum over ``axis`` (all axes when None)."""
         from .reduction import sum as _sum
 
         return _sum(self, axis=axis, keepdims=keepdims, dtype=dtype)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Variable:
         """Mean over ``axis``."""
         from .reduction import mean
 
         return mean(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+    def max(self, axis: Any = None, keepdims: bool = False) -> Variable:
         """Maximum over ``axis``."""
         from .reduction import max as _max
 
         return _max(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+    def min(self, axis: Any = None, keepdims: bool = False) -> Variable:
         """Minimum over ``axis``."""
         from .reduction import min as _min
 
         return _min(self, axis=axis, keepdims=keepdims)
 
-    def prod(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Variable:
         """Product over ``axis``."""
         from .reduction import prod
 
         return prod(self, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+    def argmax(self, axis: Any = None, keepdims: bool = False) -> Variable:
         """Index of the maximum along ``axis`` (of the flattened tensor when None)."""
         from .reduction import argmax
 
         return argmax(self, axis=axis, keepdims=keepdims)
 
-    def argmin(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+    def argmin(self, axis: Any = None, keepdims: bool = False) -> Variable:
         """Index of the minimum along ``axis`` (of the flattened tensor when None)."""
         from .reduction import argmin
 
         return argmin(self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> "Variable":
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Variable:
         """Variance over ``axis``."""
         from .reduction import var
 
         return var(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
-    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> "Variable":
+    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Variable:
         """Standard deviation over ``axis``."""
         from .reduction import std
 
         return std(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
-    def reshape(self, *shape: Any, ndim: int | None = None) -> "Variable":
+    def reshape(self, *shape: Any, ndim: int | None = None) -> Variable:
         """Reshape; sizes may be ints, -1 or symbolic scalars (``x.shape[0]``)."""
         from .shape import reshape
 
@@ -342,7 +343,7 @@ class Variable:
             shape = shape[0]
         return reshape(self, shape, ndim=ndim)
 
-    def dimshuffle(self, *pattern: Any) -> "Variable":
+    def dimshuffle(self, *pattern: Any) -> Variable:
         """Theano's dimshuffle: a permutation of axes with ``'x'`` for new broadcastable axes."""
         from .shape import dimshuffle
 
@@ -350,13 +351,13 @@ class Variable:
             pattern = tuple(pattern[0])
         return dimshuffle(self, pattern)
 
-    def flatten(self, ndim: int = 1, outdim: int | None = None) -> "Variable":
+    def flatten(self, ndim: int = 1, outdim: int | None = None) -> Variable:
         """Keep the first ``ndim - 1`` axes and flatten the rest into one."""
         from .shape import flatten
 
         return flatten(self, outdim if outdim is not None else ndim)
 
-    def transpose(self, *axes: Any) -> "Variable":
+    def transpose(self, *axes: Any) -> Variable:
         """Permute axes (reverse them when none are given)."""
         from .shape import transpose
 
@@ -365,25 +366,25 @@ class Variable:
         return transpose(self, axes or None)
 
     @property
-    def T(self) -> "Variable":
+    def T(self) -> Variable:  # noqa: N802  (numpy and Theano name)
         """The transpose (axes reversed)."""
         return self.transpose()
 
-    def astype(self, dtype: Any) -> "Variable":
+    def astype(self, dtype: Any) -> Variable:
         """Cast to ``dtype``."""
         return _E.cast(self, dtype)
 
-    def dot(self, other: Any) -> "Variable":
+    def dot(self, other: Any) -> Variable:
         """``T.dot(self, other)``."""
         from .linalg import dot
 
         return dot(self, other)
 
-    def clip(self, a_min: Any, a_max: Any) -> "Variable":
+    def clip(self, a_min: Any, a_max: Any) -> Variable:
         """Clip into ``[a_min, a_max]``."""
         return _E.clip(self, a_min, a_max)
 
-    def squeeze(self) -> "Variable":
+    def squeeze(self) -> Variable:
         """Drop the axes of static size 1."""
         from .shape import squeeze
 
@@ -415,7 +416,7 @@ class TensorConstant(Variable):
         return f"<constant: {self.type}>"
 
 
-def apply_op(op: str, inputs: Sequence[Variable], **attrs: Any) -> "Variable | list[Variable]":
+def apply_op(op: str, inputs: Sequence[Variable], **attrs: Any) -> Variable | list[Variable]:
     """Apply the registered op ``op`` and return its output variable(s).
 
     Type inference runs here, so a shape or dtype mismatch raises at once.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..context import LowerNode, LoweringContext, lowering, onnx_dtype
+from ..context import LoweringContext, LowerNode, lowering, onnx_dtype
 
 DIRECT_UNARY = {
     "neg": "Neg",

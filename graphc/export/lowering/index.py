@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import INT64_MAX, INT64_MIN, LowerNode, LoweringContext, lowering
+from ..context import INT64_MAX, INT64_MIN, LoweringContext, LowerNode, lowering
 
 
 def _bound_name(ctx: LoweringContext, n: LowerNode, v: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import numpy_helper
 
-from ..context import LowerNode, LoweringContext, lowering, onnx_dtype
+from ..context import LoweringContext, LowerNode, lowering, onnx_dtype
 
 
 @lowering("random_uniform", "random_normal")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import numpy_helper
 
-from ..context import LowerNode, LoweringContext, lowering
+from ..context import LoweringContext, LowerNode, lowering
 
 
 @lowering("shape")

@@ -7,7 +7,8 @@ its promotion rule calls for), so their ONNX lowering is direct.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -1,0 +1,382 @@
+"""``graphc.function``: compile expressions once, then every call is a session run.
+
+Compilation: expressions -> IR graph -> ONNX model (shared variables as
+inputs, updated values as extra outputs) -> ONNX Runtime session.  Between
+calls, shared variables live as ``OrtValue`` objects; an update's output
+``OrtValue`` becomes the variable's value without passing through numpy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from ..export.model import DEFAULT_OPSET, graph_to_onnx
+from ..ir.build import build_graph, collect_leaves, leaf_kind
+from ..ir.graph import Graph
+from ..ir.types import Dim, format_shape
+from ..tensor.basic import as_tensor_variable
+from ..tensor.elemwise import cast
+from ..tensor.shared import SharedVariable
+from ..tensor.variable import Variable
+from .providers import make_session
+
+__all__ = ["function", "Function", "UnusedInputError"]
+
+
+class UnusedInputError(ValueError):
+    """An input is not needed by any output or update (Theano's error)."""
+
+
+@dataclass
+class _InputSpec:
+    """How to check and convert one call argument."""
+
+    name: str
+    onnx_name: str
+    dtype: np.dtype
+    ndim: int
+    static: tuple[tuple[int, int], ...]
+    shape_text: str
+
+    def convert(self, value: Any, fn_name: str) -> np.ndarray:
+        if type(value) is np.ndarray and value.dtype == self.dtype:
+            arr = value
+        else:
+            if isinstance(value, Variable):
+                raise TypeError(f"{fn_name}: input {self.name!r} got the symbolic {value!r}; pass a numeric array")
+            try:
+                arr = np.asarray(value)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{fn_name}: input {self.name!r} could not be converted to an array: {exc}") from None
+            if arr.dtype != self.dtype:
+                if arr.dtype.kind not in "biuf" or not (
+                    np.can_cast(arr.dtype, self.dtype, "same_kind") or (arr.dtype.kind == "b" and self.dtype.kind in "iuf")
+                ):
+                    raise TypeError(
+                        f"{fn_name}: input {self.name!r} has dtype {arr.dtype}, which cannot be cast to the "
+                        f"expected {self.dtype} (expected shape {self.shape_text})"
+                    )
+                arr = arr.astype(self.dtype)
+        if arr.ndim != self.ndim:
+            raise ValueError(
+                f"{fn_name}: input {self.name!r} has {arr.ndim} dims (shape {arr.shape}); expected {self.ndim} dims, "
+                f"shape {self.shape_text}"
+            )
+        shape = arr.shape
+        for axis, size in self.static:
+            if shape[axis] != size:
+                raise ValueError(
+                    f"{fn_name}: input {self.name!r} has shape {shape}; expected {self.shape_text} "
+                    f"(axis {axis} must be {size})"
+                )
+        if not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr)
+        return arr
+
+
+def _normalize_updates(updates: Any) -> list[tuple[SharedVariable, Variable]]:
+    if updates is None:
+        return []
+    if isinstance(updates, Mapping):
+        pairs = list(updates.items())
+    else:
+        try:
+            pairs = [tuple(p) for p in updates]
+        except TypeError:
+            raise TypeError(f"updates must be a list of (shared, expression) pairs or a dict, got {type(updates).__name__}") from None
+    out: list[tuple[SharedVariable, Variable]] = []
+    seen: set[int] = set()
+    for i, pair in enumerate(pairs):
+        if len(pair) != 2:
+            raise TypeError(f"update {i} must be a (shared variable, new value) pair, got {pair!r}")
+        var, expr = pair
+        if not isinstance(var, SharedVariable):
+            raise TypeError(f"update {i}: {var!r} is not a shared variable; only shared variables can be updated")
+        if id(var) in seen:
+            raise ValueError(f"update {i}: shared variable {var!r} is updated twice")
+        seen.add(id(var))
+        new = as_tensor_variable(expr)
+        if new.dtype != var.dtype:
+            if np.dtype(new.dtype).kind != np.dtype(var.dtype).kind and not (
+                np.dtype(new.dtype).kind in "iub" and np.dtype(var.dtype).kind == "f"
+            ):
+                raise TypeError(
+                    f"update {i}: the new value of {var!r} has dtype {new.dtype}; expected {var.dtype} "
+                    f"(cast it with T.cast(expr, '{var.dtype}'))"
+                )
+            new = cast(new, var.dtype)
+        if new.ndim != var.ndim:
+            raise ValueError(
+                f"update {i}: the new value of {var!r} has shape {format_shape(new.type.shape)}; "
+                f"expected {format_shape(var.type.shape)}"
+            )
+        for a, b in zip(new.type.shape, var.type.shape):
+            if isinstance(a, int) and isinstance(b, int) and a != b:
+                raise ValueError(
+                    f"update {i}: the new value of {var!r} has shape {format_shape(new.type.shape)}; "
+                    f"expected {format_shape(var.type.shape)}"
+                )
+        out.append((var, new))
+    return out
+
+
+class Function:
+    """A compiled function: call it with numpy arrays, get numpy arrays back.
+
+    Build it with :func:`graphc.function`.
+
+    Attributes
+    ----------
+    name : str
+    device : str
+        Where the session runs: ``'cpu'`` or ``'cuda:N'``.
+    graph : graphc.ir.Graph
+        The compiled IR graph.
+    onnx_model : onnx.ModelProto
+        The model the session runs (shared variables as inputs).
+    """
+
+    def __init__(
+        self,
+        inputs: Sequence[Any],
+        outputs: Any = None,
+        updates: Any = None,
+        givens: Any = None,
+        name: str | None = None,
+        device: str | None = None,
+        on_unused_input: str = "raise",
+        opset: int = DEFAULT_OPSET,
+    ) -> None:
+        self.name = name or "graphc.function"
+        if on_unused_input not in ("raise", "warn", "ignore"):
+            raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}")
+        if isinstance(inputs, Variable) or not isinstance(inputs, (list, tuple)):
+            raise TypeError(f"{self.name}: inputs must be a list of variables, got {type(inputs).__name__}")
+        self._single = outputs is not None and not isinstance(outputs, (list, tuple))
+        out_list = [] if outputs is None else ([outputs] if self._single else list(outputs))
+        out_vars = [as_tensor_variable(o) for o in out_list]
+        self._updates = _normalize_updates(updates)
+        named = [(v, f"out{i}") for i, v in enumerate(out_vars)]
+        named += [(new, f"update{i}") for i, (_, new) in enumerate(self._updates)]
+        self.graph: Graph = build_graph(named, list(inputs), what=self.name, replace=givens)
+        self._check_unused(inputs, [v for v, _ in named], on_unused_input, givens)
+        self.onnx_model, names = graph_to_onnx(self.graph, opset=opset, params_as_inputs=True, graph_name=self.name)
+        self._session, self.device = make_session(self.onnx_model.SerializeToString(), device)
+        self._specs = [self._spec(nid, onnx_name) for nid, onnx_name in zip(self.graph.inputs, names.inputs)]
+        self._by_name = {s.name: i for i, s in enumerate(self._specs)}
+        self._shared: list[tuple[str, SharedVariable]] = [
+            (names.params[nid], self.graph.data(nid).ref) for nid in sorted(names.params)
+        ]
+        n_out = len(out_vars)
+        self._out_names = names.outputs
+        self._update_targets = [var for var, _ in self._updates]
+        self._n_out = n_out
+        self._lock = threading.Lock()
+        self._device_type = "cuda" if self.device.startswith("cuda") else "cpu"
+        self._device_id = int(self.device.split(":")[1]) if ":" in self.device else 0
+        self._run_plain = self._session._sess.run  # the C++ binding: no per-call Python wrapper work
+        self._call: Callable[[list[np.ndarray]], list[np.ndarray]]
+        self._call = self._call_plain if not self._shared and not self._updates else self._call_stateful
+
+    # -- compilation helpers --------------------------------------------------
+    def _spec(self, nid: int, onnx_name: str) -> _InputSpec:
+        d = self.graph.data(nid)
+        t = d.types[0]
+        static = tuple((i, s) for i, s in enumerate(t.shape) if not isinstance(s, Dim))
+        label = d.name or onnx_name
+        return _InputSpec(label, onnx_name, np.dtype(t.dtype), t.ndim, static, format_shape(t.shape))
+
+    def _check_unused(self, inputs: Sequence[Any], outs: Sequence[Variable], mode: str, givens: Any) -> None:
+        if mode == "ignore":
+            return
+        replace_targets = list(givens.values() if isinstance(givens, Mapping) else [n for _, n in (givens or [])])
+        used = {id(v) for v in collect_leaves(list(outs) + replace_targets)}
+        for i, v in enumerate(inputs):
+            if id(v) not in used and leaf_kind(v) == "input":
+                msg = (
+                    f"{self.name}: input {i} ({v!r}) is not needed to compute the outputs or updates; "
+                    "remove it or pass on_unused_input='ignore'"
+                )
+                if mode == "raise":
+                    raise UnusedInputError(msg)
+                import warnings
+
+                warnings.warn(msg, stacklevel=3)
+
+    # -- calling ----------------------------------------------------------------
+    @property
+    def input_names(self) -> list[str]:
+        """Names of the inputs, in call order."""
+        return [s.name for s in self._specs]
+
+    @property
+    def providers(self) -> list[str]:
+        """The ONNX Runtime providers of the session."""
+        return self._session.get_providers()
+
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[np.ndarray]:
+        specs = self._specs
+        if kwargs:
+            args = self._merge_kwargs(args, kwargs)
+        if len(args) != len(specs):
+            expected = ", ".join(s.name for s in specs) or "no inputs"
+            if len(args) < len(specs):
+                missing = ", ".join(s.name for s in specs[len(args):])
+                raise TypeError(f"{self.name}: missing input(s) {missing}; expected ({expected})")
+            raise TypeError(f"{self.name}: takes {len(specs)} input(s) ({expected}) but {len(args)} were given")
+        return [s.convert(a, self.name) for s, a in zip(specs, args)]
+
+    def _merge_kwargs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        values: list[Any] = list(args) + [_MISSING] * (len(self._specs) - len(args))
+        for key, val in kwargs.items():
+            if key not in self._by_name:
+                raise TypeError(f"{self.name}: unexpected input {key!r}; inputs are {self.input_names}")
+            i = self._by_name[key]
+            if i < len(args):
+                raise TypeError(f"{self.name}: input {key!r} given both by position and by name")
+            values[i] = val
+        missing = [s.name for s, v in zip(self._specs, values) if v is _MISSING]
+        if missing:
+            raise TypeError(f"{self.name}: missing input(s) {', '.join(missing)}")
+        return tuple(values)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the function.
+
+        Returns
+        -------
+        numpy.ndarray or list of numpy.ndarray
+            One array when ``outputs`` was a single variable, else a list.
+        """
+        arrays = self._arguments(args, kwargs)
+        outs = self._call(arrays)
+        return outs[0] if self._single else outs
+
+    def _call_plain(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        feed = {s.onnx_name: a for s, a in zip(self._specs, arrays)}
+        return self._run_plain(self._out_names, feed, None)
+
+    def _call_stateful(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        dev, dev_id = self._device_type, self._device_id
+        feed = {s.onnx_name: ort.OrtValue.ortvalue_from_numpy(a, dev, dev_id) for s, a in zip(self._specs, arrays)}
+        with self._lock:
+            for onnx_name, var in self._shared:
+                with var._lock:
+                    feed[onnx_name] = _as_ortvalue(var, dev, dev_id)
+            if dev == "cpu":
+                results = self._session.run_with_ort_values(self._out_names, feed)
+            else:
+                results = self._run_iobinding(feed)
+            news = results[self._n_out :]
+            for var, new in zip(self._update_targets, news):
+                shape = tuple(new.shape())
+                if shape != var.type.shape:
+                    raise ValueError(
+                        f"{self.name}: the update of {var!r} produced shape {shape}; expected "
+                        f"{format_shape(var.type.shape)}. No shared variable was changed."
+                    )
+            for var, new in zip(self._update_targets, news):
+                with var._lock:
+                    var._store(new)
+        return [r.numpy() for r in results[: self._n_out]]
+
+    def _run_iobinding(self, feed: dict[str, ort.OrtValue]) -> list[ort.OrtValue]:
+        binding = self._session.io_binding()
+        for name, value in feed.items():
+            binding.bind_ortvalue_input(name, value)
+        for i, name in enumerate(self._out_names):
+            # user outputs come back to the host; updated state stays on the device
+            binding.bind_output(name, "cpu" if i < self._n_out else self._device_type, self._device_id)
+        self._session.run_with_iobinding(binding)
+        return binding.get_outputs()
+
+    def __repr__(self) -> str:
+        return f"<graphc.Function {self.name}: inputs {self.input_names}, {self._n_out} outputs, {len(self._updates)} updates, {self.device}>"
+
+
+_MISSING = object()
+
+
+def _as_ortvalue(var: SharedVariable, device: str, device_id: int) -> ort.OrtValue:
+    """The variable's value as an OrtValue on ``device``, converting (and keeping) it once."""
+    value = var._storage()
+    if isinstance(value, ort.OrtValue) and value.device_name().lower() == device:
+        return value
+    arr = value if isinstance(value, np.ndarray) else value.numpy()
+    # on the CPU the OrtValue wraps (and keeps alive) the array's memory: no copy
+    ov = ort.OrtValue.ortvalue_from_numpy(arr, device, device_id)
+    var._store(ov)
+    return ov
+
+
+def function(
+    inputs: Sequence[Any],
+    outputs: Any = None,
+    updates: Any = None,
+    givens: Any = None,
+    name: str | None = None,
+    device: str | None = None,
+    on_unused_input: str = "raise",
+    allow_input_downcast: bool | None = None,
+    mode: Any = None,
+    **kwargs: Any,
+) -> Function:
+    """Compile a function from symbolic inputs to outputs (Theano's ``theano.function``).
+
+    Parameters
+    ----------
+    inputs : list of Variable
+        Placeholders, in call order.  Shared variables are used implicitly
+        and must not be listed.
+    outputs : Variable or list of Variable, optional
+        A single variable gives a single array per call; a list gives a list.
+    updates : list of (SharedVariable, expression) pairs or dict, optional
+        New values for shared variables, all computed from the old values and
+        applied after each call (Theano's semantics).
+    givens : dict or list of pairs, optional
+        Variables to replace by other expressions before compiling.
+    name : str, optional
+        Used in error messages and as the ONNX graph name.
+    device : str, optional
+        ``'auto'`` (CUDA if a session really gets it, else CPU), ``'cpu'``,
+        ``'cuda'`` or ``'cuda:N'``; the default comes from ``GRAPHC_DEVICE``.
+    on_unused_input : {'raise', 'warn', 'ignore'}
+        What to do when an input is not needed.
+    allow_input_downcast, mode
+        Accepted for Theano compatibility.  Inputs are always cast to the
+        expected dtype when the cast keeps their kind (float64 -> float32,
+        int -> float); other dtypes raise ``TypeError``.
+
+    Returns
+    -------
+    Function
+
+    Raises
+    ------
+    graphc.ir.build.MissingInputError
+        If an output needs a placeholder that is not in ``inputs``.
+    UnusedInputError
+        If an input is not needed and ``on_unused_input='raise'``.
+
+    Examples
+    --------
+    >>> import numpy as np, graphc, graphc.tensor as T
+    >>> x = T.vector('x')
+    >>> s = graphc.shared(np.float32(0), name='s')
+    >>> step = graphc.function([x], x.sum(), updates=[(s, s + x.sum())])
+    >>> float(step(np.ones(3)))
+    3.0
+    >>> float(s.get_value())
+    3.0
+    """
+    unknown = set(kwargs) - {"profile", "rebuild_strict", "accept_inplace", "no_default_updates"}
+    if unknown:
+        raise TypeError(f"function() got unexpected arguments: {', '.join(sorted(unknown))}")
+    return Function(inputs, outputs, updates, givens, name=name, device=device, on_unused_input=on_unused_input)
+
