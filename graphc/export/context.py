@@ -135,7 +135,7 @@ class LoweringContext:
         if key in self._consts:
             return self._consts[key]
         name = self.fresh(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(arr), name=name))
+        self.initializers.append(numpy_helper.from_array(np.array(arr, order="C"), name=name))
         self._consts[key] = name
         return name
 

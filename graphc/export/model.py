@@ -121,7 +121,7 @@ def graph_to_onnx(
                     value = param_values[nid]
                 else:
                     value = d.ref.get_value()
-                initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name=name))
+                initializers.append(numpy_helper.from_array(np.array(value, order="C"), name=name))
         elif d.kind == "const":
             value_name[(nid, 0)] = ctx.const(d.value, hint=d.name or "const")
 

@@ -103,9 +103,7 @@ def _normalize_updates(updates: Any) -> list[tuple[SharedVariable, Variable]]:
         seen.add(id(var))
         new = as_tensor_variable(expr)
         if new.dtype != var.dtype:
-            if np.dtype(new.dtype).kind != np.dtype(var.dtype).kind and not (
-                np.dtype(new.dtype).kind in "iub" and np.dtype(var.dtype).kind == "f"
-            ):
+            if np.dtype(new.dtype).kind != np.dtype(var.dtype).kind:  # float64 -> float32 is fine, int -> float is not
                 raise TypeError(
                     f"update {i}: the new value of {var!r} has dtype {new.dtype}; expected {var.dtype} "
                     f"(cast it with T.cast(expr, '{var.dtype}'))"
@@ -255,7 +253,13 @@ class Function:
             One array when ``outputs`` was a single variable, else a list.
         """
         arrays = self._arguments(args, kwargs)
-        outs = self._call(arrays)
+        try:
+            outs = self._call(arrays)
+        except _ORT_ERRORS as exc:
+            shapes = ", ".join(f"{s.name}{tuple(a.shape)}" for s, a in zip(self._specs, arrays))
+            raise ValueError(
+                f"{self.name}: ONNX Runtime could not run the graph on inputs {shapes or '(none)'}: {exc}"
+            ) from exc
         return outs[0] if self._single else outs
 
     def _call_plain(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
@@ -301,6 +305,12 @@ class Function:
 
 
 _MISSING = object()
+# errors ONNX Runtime raises when a graph fails on particular inputs (bad reshape, index out of range...)
+_ORT_ERRORS: tuple[type[BaseException], ...] = tuple(
+    getattr(ort.capi.onnxruntime_pybind11_state, name)
+    for name in ("Fail", "InvalidArgument", "RuntimeException", "InvalidGraph")
+    if hasattr(ort.capi.onnxruntime_pybind11_state, name)
+)
 
 
 def _as_ortvalue(var: SharedVariable, device: str, device_id: int) -> ort.OrtValue:

@@ -80,12 +80,12 @@ def resolve_device(device: str | None = None) -> tuple[str, int]:
 def session_options() -> ort.SessionOptions:
     """Session options graphc uses: quiet logs, full graph optimization.
 
-    ``GRAPHC_ORT_LOG_LEVEL`` (0 verbose .. 4 fatal, default 3) and
+    ``GRAPHC_ORT_LOG_LEVEL`` (0 verbose .. 4 fatal, default 4: errors reach the user as exceptions instead) and
     ``GRAPHC_NUM_THREADS`` (intra-op threads, default: ONNX Runtime's choice)
     adjust them.
     """
     so = ort.SessionOptions()
-    so.log_severity_level = int(os.environ.get("GRAPHC_ORT_LOG_LEVEL", "3"))
+    so.log_severity_level = int(os.environ.get("GRAPHC_ORT_LOG_LEVEL", "4"))
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     threads = os.environ.get("GRAPHC_NUM_THREADS")
     if threads:

@@ -43,7 +43,8 @@ class SharedVariable(Variable):
             return v
         if isinstance(v, np.ndarray):
             return v.copy()
-        return np.asarray(v.numpy())
+        # OrtValue.numpy() is a view of ONNX Runtime's buffer: copy while the OrtValue is alive
+        return np.array(v.numpy(), copy=True)
 
     def set_value(self, value: Any, borrow: bool = False) -> None:
         """Replace the value.
