@@ -187,8 +187,6 @@ class Graph:
         stack = [v[0] for v, _ in self.outputs]
         while stack:
             n = stack.pop()
-            if n in live and self.data(n).kind == "input":
-                continue
             if n in live:
                 continue
             live.add(n)
