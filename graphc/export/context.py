@@ -16,6 +16,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ..ir.types import TensorType
+from .kernels import DATA_INPUTS, INDEX_OUTPUTS, compute_dtype
 
 __all__ = ["LOWERINGS", "lowering", "LowerNode", "LoweringContext", "onnx_dtype", "INT64_MAX", "INT64_MIN"]
 
@@ -106,18 +107,41 @@ class LoweringContext:
         *,
         outputs: Sequence[str] | None = None,
         name: str | None = None,
+        dtype: str | None = None,
         **attrs: Any,
     ) -> list[str]:
-        """Emit one ONNX node and return its output names."""
+        """Emit one ONNX node and return its output names.
+
+        ``dtype`` is the dtype of the op's data inputs; where ONNX Runtime has no
+        kernel for it (:mod:`graphc.export.kernels`), the node runs in a wider
+        dtype between casts.
+        """
         hint = name or op_type
         outs = list(outputs) if outputs is not None else [self.fresh(f"{hint}:{i}" if n_out > 1 else hint) for i in range(n_out)]
         attrs = {k: v for k, v in attrs.items() if v is not None}
-        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self.reserve_node_name(hint), **attrs))
+        wide = compute_dtype(op_type, dtype)
+        if wide is None:
+            self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self.reserve_node_name(hint), **attrs))
+            return outs
+        # no ONNX Runtime kernel for this dtype: compute in `wide` and cast back
+        positions = DATA_INPUTS.get(op_type, tuple(range(len(inputs))))
+        cast_in = [
+            self.op("Cast", x, to=onnx_dtype(wide), name=hint) if i in positions else x for i, x in enumerate(inputs)
+        ]
+        if op_type in INDEX_OUTPUTS:
+            self.nodes.append(helper.make_node(op_type, cast_in, outs, name=self.reserve_node_name(hint), **attrs))
+            return outs
+        tmp = [self.fresh(f"{hint}:{wide}") for _ in outs]
+        self.nodes.append(helper.make_node(op_type, cast_in, tmp, name=self.reserve_node_name(hint), **attrs))
+        for t, o in zip(tmp, outs):
+            self.nodes.append(
+                helper.make_node("Cast", [t], [o], name=self.reserve_node_name(hint), to=onnx_dtype(dtype))  # type: ignore[arg-type]
+            )
         return outs
 
-    def op(self, op_type: str, *inputs: str, name: str | None = None, **attrs: Any) -> str:
+    def op(self, op_type: str, *inputs: str, name: str | None = None, dtype: str | None = None, **attrs: Any) -> str:
         """Emit a single-output ONNX node and return its output name."""
-        return self.node(op_type, inputs, 1, name=name, **attrs)[0]
+        return self.node(op_type, inputs, 1, name=name, dtype=dtype, **attrs)[0]
 
     def reserve_node_name(self, hint: str) -> str:
         """A unique node name from ``hint``."""

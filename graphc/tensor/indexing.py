@@ -3,7 +3,9 @@
 Supported: ints (negative count from the end), slices with any bounds and
 steps (``x[::-1]``, ``x[:, -1]``), ``None``/``np.newaxis``, ``...``, symbolic
 int scalars as indices or slice bounds, and one integer-array index (a list,
-an int array or an int tensor), which gathers along its axis.
+an int array or an int tensor), which gathers along its axis.  As in numpy,
+the array's dims replace its axis when every int index is adjacent to it, and
+come first otherwise (``x[0, :, idx]`` has shape ``(len(idx), x.shape[1])``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from .basic import as_tensor_variable, constant
-from .variable import Variable, apply_op
+from .shape import transpose
+from .variable import TensorConstant, Variable, apply_op
 
 __all__ = ["getitem", "take"]
 
@@ -93,17 +96,36 @@ def getitem(x: Any, index: Any) -> Variable:
     out = v if trivial else apply_op("getitem", [v, *dynamic], index=tuple(spec))
     if array_index is None:
         return out  # type: ignore[return-value]
-    axis = sum(1 for s in spec[: arrays[0]] if s[0] != "int")
-    return take(out, array_index, axis=axis)
+    pos = arrays[0]
+    axis = sum(1 for s in spec[:pos] if s[0] != "int")
+    gathered = take(out, array_index, axis=axis)
+    # numpy's rule: integer scalars count as advanced indices beside the array; when they are
+    # not all adjacent to it (a slice or newaxis between), the array's dims go first
+    advanced = sorted([pos] + [k for k, s in enumerate(spec) if s[0] == "int"])
+    if advanced == list(range(advanced[0], advanced[-1] + 1)) or axis == 0:
+        return gathered
+    k = gathered.ndim - out.ndim + 1
+    perm = list(range(axis, axis + k)) + list(range(axis)) + list(range(axis + k, gathered.ndim))
+    return transpose(gathered, perm)
 
 
 def take(x: Any, indices: Any, axis: int = 0) -> Variable:
-    """Gather whole slices of ``x`` along ``axis`` at integer ``indices``."""
+    """Gather whole slices of ``x`` along ``axis`` at integer ``indices``.
+
+    Raises
+    ------
+    IndexError
+        When constant indices fall outside a statically known axis size.
+    TypeError
+        For boolean or float indices.
+    """
     v = as_tensor_variable(x)
     if isinstance(indices, Variable):
         idx = indices
     else:
         arr = np.asarray(indices)
+        if isinstance(indices, list) and arr.size == 0:
+            arr = arr.astype(np.int64)  # numpy reads x[[]] as an empty int index
         if arr.dtype.kind == "b":
             raise TypeError("boolean-mask indices are not supported; use T.switch or integer indices")
         if arr.dtype.kind not in "iu":
@@ -115,4 +137,10 @@ def take(x: Any, indices: Any, axis: int = 0) -> Variable:
         raise TypeError(f"array indices must be int32 or int64, got {idx.dtype}")
     if not -v.ndim <= axis < v.ndim:
         raise ValueError(f"take: axis {axis} is out of range for {v!r}")
+    size = v.type.shape[axis]
+    if isinstance(idx, TensorConstant) and isinstance(size, int) and idx.value.size:
+        lo, hi = int(idx.value.min()), int(idx.value.max())
+        bad = hi if hi >= size else lo if lo < -size else None
+        if bad is not None:
+            raise IndexError(f"index {bad} is out of bounds for axis {axis % v.ndim} of size {size} in {v!r}")
     return apply_op("take", [v, idx], axis=axis % v.ndim)  # type: ignore[return-value]

@@ -32,16 +32,21 @@ def _reduce(op: str, x: Variable, axis: Any, keepdims: bool) -> Variable:
     return apply_op(op, [x], axes=axes, keepdims=bool(keepdims))  # type: ignore[return-value]
 
 
+def _accumulate_ints(v: Variable) -> Variable:
+    """Bool and integer inputs narrower than 64 bits accumulate in int64 (Theano's and numpy's rule)."""
+    if np.dtype(v.dtype).kind in "biu" and v.dtype != "int64":
+        return cast(v, "int64")
+    return v
+
+
 def sum(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Variable:  # noqa: A001
     """Sum over ``axis`` (an int, a tuple, or None for all axes).
 
-    Bool inputs are summed as int64 (counting the true entries).
+    Bool and integer inputs are summed as int64 (a bool sum counts the true
+    entries; a uint8 image sums without wrapping), unless ``dtype`` is given.
     """
     v = as_tensor_variable(x)
-    if dtype is not None:
-        v = cast(v, dtype)
-    elif v.dtype == "bool":
-        v = cast(v, "int64")
+    v = cast(v, dtype) if dtype is not None else _accumulate_ints(v)
     return _reduce("reduce_sum", v, axis, keepdims)
 
 
@@ -86,10 +91,8 @@ def any(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:  # noqa: 
 
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
-    """Product over ``axis``."""
-    v = as_tensor_variable(x)
-    if v.dtype == "bool":
-        v = cast(v, "int64")
+    """Product over ``axis``; bool and integer inputs multiply in int64, as :func:`sum`."""
+    v = _accumulate_ints(as_tensor_variable(x))
     return _reduce("reduce_prod", v, axis, keepdims)
 
 

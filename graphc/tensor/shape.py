@@ -289,9 +289,12 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Va
 
     if stop is None:
         start, stop = 0, start
-    a, b, c = _operands(start, stop, step)
     if dtype is not None:
-        a, b, c = (cast(e, dtype) for e in (a, b, c))
+        # Python numbers go straight to `dtype`: rounding them to floatX first would change the steps
+        dt = as_dtype(dtype)
+        a, b, c = (cast(e, dt) if isinstance(e, Variable) else constant(e, dtype=dt) for e in (start, stop, step))
+    else:
+        a, b, c = _operands(start, stop, step)
     for name, e in (("start", a), ("stop", b), ("step", c)):
         if e.ndim != 0:
             raise ValueError(f"arange: {name} must be a scalar, got {e!r}")

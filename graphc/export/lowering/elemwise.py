@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..context import LoweringContext, LowerNode, lowering, onnx_dtype
 
 DIRECT_UNARY = {
@@ -13,8 +15,6 @@ DIRECT_UNARY = {
     "sqrt": "Sqrt",
     "tanh": "Tanh",
     "sigmoid": "Sigmoid",
-    "softplus": "Softplus",
-    "relu": "Relu",
     "floor": "Floor",
     "ceil": "Ceil",
     "round": "Round",
@@ -44,10 +44,36 @@ DIRECT_BINARY = {
 }
 
 
-@lowering(*DIRECT_UNARY, *DIRECT_BINARY, "where")
+@lowering(*DIRECT_UNARY, *DIRECT_BINARY)
 def _direct(ctx: LoweringContext, n: LowerNode) -> list[str]:
-    op_type = DIRECT_UNARY.get(n.op) or DIRECT_BINARY.get(n.op) or "Where"
-    return ctx.node(op_type, n.inputs, name=n.name)
+    op_type = DIRECT_UNARY.get(n.op) or DIRECT_BINARY[n.op]
+    return ctx.node(op_type, n.inputs, name=n.name, dtype=n.in_types[0].dtype)
+
+
+@lowering("where")
+def _where(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    return ctx.node("Where", n.inputs, name=n.name, dtype=n.out_types[0].dtype)
+
+
+@lowering("softplus")
+def _softplus(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    dt = n.in_types[0].dtype
+    if dt != "float64":
+        return ctx.node("Softplus", n.inputs, name=n.name)
+    # ONNX Runtime has no float64 Softplus kernel (at opset 18 it inlines the function
+    # body log(exp(x) + 1), which overflows past x ~ 709): max(x, 0) + log1p(exp(-|x|)).
+    (x,) = n.inputs
+    tail = ctx.op("Exp", ctx.op("Neg", ctx.op("Abs", x, name=n.name), name=n.name), name=n.name)
+    return [ctx.op("Add", ctx.op("Relu", x, name=n.name), _log1p_of(ctx, tail, dt, n.name), name=n.name)]
+
+
+@lowering("relu")
+def _relu(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    dt = n.in_types[0].dtype
+    if dt.startswith("float"):
+        return ctx.node("Relu", n.inputs, name=n.name)
+    # ONNX Runtime's Relu lacks most integer kernels (int64, uint8); Max has them.
+    return ctx.node("Max", [n.inputs[0], ctx.const(0, dtype=dt)], name=n.name, dtype=dt)
 
 
 @lowering("neq")
@@ -60,18 +86,24 @@ def _cast(ctx: LoweringContext, n: LowerNode) -> list[str]:
     return [ctx.op("Cast", n.inputs[0], to=onnx_dtype(n.attrs["dtype"]), name=n.name)]
 
 
+def _log1p_of(ctx: LoweringContext, x: str, dtype: str, name: str) -> str:
+    """log(1 + x) by Goldberg's trick, log(u) * x / (u - 1) with u = 1 + x, which keeps
+    full relative precision for tiny x, where log(1 + x) would round 1 + x first."""
+    one = ctx.const(1, dtype=dtype)
+    zero = ctx.const(0, dtype=dtype)
+    u = ctx.op("Add", x, one, name=name)
+    d = ctx.op("Sub", u, one, name=name)
+    ratio = ctx.op("Div", x, d, name=name)
+    scaled = ctx.op("Mul", ctx.op("Log", u, name=name), ratio, name=name)
+    # d == 0: x is tiny and log1p(x) == x; x == +inf: x / d would be inf / inf
+    inf = ctx.const(np.inf, dtype=dtype)
+    exact = ctx.op("Or", ctx.op("Equal", d, zero, name=name), ctx.op("Equal", x, inf, name=name), name=name)
+    return ctx.op("Where", exact, x, scaled, name=name)
+
+
 @lowering("log1p")
 def _log1p(ctx: LoweringContext, n: LowerNode) -> list[str]:
-    # Goldberg's trick: log(u) * x / (u - 1) with u = 1 + x keeps full relative
-    # precision for tiny x, where log(1 + x) would round 1 + x first.
-    (x,) = n.inputs
-    one = ctx.const(1, dtype=n.in_types[0].dtype)
-    zero = ctx.const(0, dtype=n.in_types[0].dtype)
-    u = ctx.op("Add", x, one, name=n.name)
-    d = ctx.op("Sub", u, one, name=n.name)
-    ratio = ctx.op("Div", x, d, name=n.name)
-    scaled = ctx.op("Mul", ctx.op("Log", u, name=n.name), ratio, name=n.name)
-    return [ctx.op("Where", ctx.op("Equal", d, zero, name=n.name), x, scaled, name=n.name)]
+    return [_log1p_of(ctx, n.inputs[0], n.in_types[0].dtype, n.name)]
 
 
 def _is_float(n: LowerNode) -> bool:

@@ -13,14 +13,37 @@ from ..context import INT64_MAX, INT64_MIN, LoweringContext, LowerNode, lowering
 
 
 def _bound_name(ctx: LoweringContext, n: LowerNode, v: Any) -> str:
-    """A 1-element int64 tensor for a static or dynamic bound."""
+    """A 1-element int64 tensor for a static or dynamic bound (or the name of one)."""
+    if isinstance(v, str):
+        return v
     if isinstance(v, tuple):
         return ctx.op("Unsqueeze", n.inputs[v[1]], ctx.int64s([0]), name=n.name)
     return ctx.int64s([v])
 
 
+def _negative_step_bounds(ctx: LoweringContext, n: LowerNode, axis: int, start: Any, stop: Any) -> tuple[Any, Any]:
+    """Bounds of a negative-step slice that ONNX ``Slice`` reads as numpy does.
+
+    For a negative step numpy empties the slice when ``start < -dim``, where ONNX
+    clamps such a start to 0 (one element); an empty ``0:0`` slice stands in for it.
+    """
+    if isinstance(start, int) and start >= 0:
+        return start, stop
+    d = n.in_types[0].shape[axis]
+    if isinstance(start, int) and isinstance(d, int):
+        return (0, 0) if start < -d else (start, stop)
+    s = _bound_name(ctx, n, start)
+    dim = ctx.op("Shape", n.inputs[0], start=axis, end=axis + 1, name=n.name)
+    zero = ctx.int64s([0])
+    before = ctx.op("Less", ctx.op("Add", s, dim, name=n.name), zero, name=n.name)
+    return (
+        ctx.op("Where", before, zero, s, name=n.name),
+        ctx.op("Where", before, zero, _bound_name(ctx, n, stop), name=n.name),
+    )
+
+
 def _vector(ctx: LoweringContext, n: LowerNode, entries: list[Any]) -> str:
-    if all(not isinstance(e, tuple) for e in entries):
+    if all(isinstance(e, int) for e in entries):
         return ctx.int64s(entries)
     return ctx.op("Concat", *[_bound_name(ctx, n, e) for e in entries], axis=0, name=n.name)
 
@@ -45,8 +68,12 @@ def _getitem(ctx: LoweringContext, n: LowerNode) -> list[str]:
         if kind == "slice":
             _, start, stop, step = entry
             if (start, stop, step) != (None, None, 1):
-                starts.append(start if start is not None else (0 if step > 0 else INT64_MAX))
-                ends.append(stop if stop is not None else (INT64_MAX if step > 0 else INT64_MIN))
+                start = start if start is not None else (0 if step > 0 else INT64_MAX)
+                stop = stop if stop is not None else (INT64_MAX if step > 0 else INT64_MIN)
+                if step < 0:
+                    start, stop = _negative_step_bounds(ctx, n, axis, start, stop)
+                starts.append(start)
+                ends.append(stop)
                 axes.append(axis)
                 steps.append(step)
             out_pos += 1

@@ -18,16 +18,18 @@ def _reduce(ctx: LoweringContext, n: LowerNode) -> list[str]:
     op_type = REDUCE[n.op]
     axes = n.attrs.get("axes")
     keepdims = int(bool(n.attrs.get("keepdims", False)))
+    dt = n.in_types[0].dtype
     # ReduceSum takes axes as an input from opset 13, the others from opset 18.
     axes_as_input = op_type == "ReduceSum" or ctx.opset >= 18
     if axes is None:
-        return ctx.node(op_type, n.inputs, name=n.name, keepdims=keepdims)
+        return ctx.node(op_type, n.inputs, name=n.name, dtype=dt, keepdims=keepdims)
     if axes_as_input:
-        return ctx.node(op_type, [n.inputs[0], ctx.int64s(axes)], name=n.name, keepdims=keepdims)
-    return ctx.node(op_type, n.inputs, name=n.name, keepdims=keepdims, axes=list(axes))
+        return ctx.node(op_type, [n.inputs[0], ctx.int64s(axes)], name=n.name, dtype=dt, keepdims=keepdims)
+    return ctx.node(op_type, n.inputs, name=n.name, dtype=dt, keepdims=keepdims, axes=list(axes))
 
 
 @lowering("argmax", "argmin")
 def _arg(ctx: LoweringContext, n: LowerNode) -> list[str]:
     op_type = "ArgMax" if n.op == "argmax" else "ArgMin"
-    return ctx.node(op_type, n.inputs, name=n.name, axis=n.attrs["axis"], keepdims=int(bool(n.attrs["keepdims"])))
+    keepdims = int(bool(n.attrs["keepdims"]))
+    return ctx.node(op_type, n.inputs, name=n.name, dtype=n.in_types[0].dtype, axis=n.attrs["axis"], keepdims=keepdims)

@@ -52,4 +52,4 @@ def _expand(ctx: LoweringContext, n: LowerNode) -> list[str]:
 
 @lowering("arange")
 def _arange(ctx: LoweringContext, n: LowerNode) -> list[str]:
-    return ctx.node("Range", n.inputs, name=n.name)
+    return ctx.node("Range", n.inputs, name=n.name, dtype=n.in_types[0].dtype)

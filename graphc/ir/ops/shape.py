@@ -129,13 +129,29 @@ def _reshape_eval(xs: list[np.ndarray]) -> list[np.ndarray]:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into {tuple(s.tolist())}") from exc
 
 
+def _reshape_value(values: list[Any], types: list[TensorType]) -> Any:
+    """A known scalar or vector stays known when reshaped to a scalar or a vector.
+
+    Scalars' values are single entries and vectors' are tuples, so ``(n,)``
+    reshaped to ``()`` knows ``n`` and ``n`` reshaped to ``(1,)`` knows ``(n,)``.
+    """
+    v = values[0]
+    if v is None or types[0].ndim > 1:
+        return None
+    flat = tuple(v) if isinstance(v, tuple) else (v,)
+    out_ndim = types[1].shape[0]
+    if out_ndim == 0:
+        return flat[0] if len(flat) == 1 else None
+    return flat if out_ndim == 1 else None
+
+
 register_op(
     "reshape",
     infer=_reshape_infer,
     eval=_reshape_eval,
     arity=2,
     uses_values=True,
-    value=lambda values, types: values[0] if types[0].ndim <= 1 else None,
+    value=_reshape_value,
     doc="numpy reshape; the target is an int64 vector that may hold one -1",
 )
 
