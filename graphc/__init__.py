@@ -6,7 +6,7 @@
 
 __version__ = "0.1.0"
 
-from . import export, tensor  # noqa: E402
+from . import export, init, layers, nonlinearities, random, tensor, utils  # noqa: E402  # noqa: E402
 from .config import config  # noqa: E402
 from .ir.build import MissingInputError  # noqa: E402
 from .runtime import Function, UnusedInputError, function  # noqa: E402
@@ -23,4 +23,9 @@ __all__ = [
     "shared",
     "SharedVariable",
     "tensor",
+    "init",
+    "layers",
+    "nonlinearities",
+    "random",
+    "utils",
 ]

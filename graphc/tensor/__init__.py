@@ -47,6 +47,7 @@ from .elemwise import (
     eq,
     erf,
     exp,
+    expm1,
     floor,
     floor_div,
     ge,

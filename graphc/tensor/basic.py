@@ -40,16 +40,20 @@ __all__ = [
     "as_tensor",
 ]
 
-_unnamed = 0
+_labels_used: dict[str, int] = {}
+
+
+def _dim_label(name: str | None) -> str:
+    """A prefix for an input's symbolic dims, unique per variable so that two inputs
+    that happen to share a name do not get sizes assumed equal."""
+    base = name if name is not None else "input"
+    k = _labels_used.get(base, 0)
+    _labels_used[base] = k + 1
+    return base if k == 0 and name is not None else f"{base}{k + 1}" if name is None else f"{base}_{k}"
 
 
 def _input_dims(name: str | None, shape: Sequence[Any]) -> tuple[DimLike, ...]:
-    global _unnamed
-    if name is None:
-        _unnamed += 1
-        label = f"input{_unnamed}"
-    else:
-        label = name
+    label = _dim_label(name) if any(d is None for d in shape) else (name or "input")
     dims: list[DimLike] = []
     for i, d in enumerate(shape):
         if d is None:

@@ -37,6 +37,7 @@ __all__ = [
     "exp",
     "log",
     "log1p",
+    "expm1",
     "sqrt",
     "sqr",
     "tanh",
@@ -219,6 +220,13 @@ def relu(x: Any, alpha: float = 0.0) -> Variable:
         return _unary("relu", x)
     v = as_tensor_variable(x)
     return where(gt(v, 0), v, mul(v, alpha))
+
+
+def expm1(x: Any) -> Variable:
+    """``exp(x) - 1``, accurate for small ``x`` (a second-order series below ``|x| < 1e-5``)."""
+    (v,) = _operands(x, floats=True)
+    series = v + mul(mul(v, v), 0.5)
+    return switch(lt(abs(v), 1e-5), series, sub(exp(v), 1.0))
 
 
 def sqr(x: Any) -> Variable:

@@ -1,0 +1,255 @@
+"""Walking layer graphs: outputs, shapes, parameters and their values (Lasagne's ``layers.helper``)."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections import deque
+from collections.abc import Iterable, Mapping
+from difflib import get_close_matches
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from ..tensor.variable import Variable, provenance
+from ..utils import as_theano_expression, unique
+from .base import Layer, MergeLayer, format_layer
+
+__all__ = [
+    "get_all_layers",
+    "get_output",
+    "get_output_shape",
+    "get_all_params",
+    "count_params",
+    "get_all_param_values",
+    "set_all_param_values",
+]
+
+
+def _layers_of(layer_or_layers: Any) -> tuple[list[Any], bool]:
+    if isinstance(layer_or_layers, Layer):
+        return [layer_or_layers], True
+    try:
+        layers = list(layer_or_layers)
+    except TypeError:
+        raise TypeError(f"expected a Layer or a list of layers, got {type(layer_or_layers).__name__}") from None
+    for item in layers:
+        if not isinstance(item, Layer):
+            raise TypeError(f"expected a Layer or a list of layers, got an item of type {type(item).__name__}")
+    return layers, False
+
+
+def get_all_layers(layer: Any, treat_as_input: Iterable[Any] | None = None) -> list[Any]:
+    """Every layer ``layer`` (or a list of layers) depends on, inputs first.
+
+    Parameters
+    ----------
+    layer : Layer or list of Layer
+    treat_as_input : iterable of Layer, optional
+        Layers whose inputs are not followed.
+
+    Returns
+    -------
+    list of Layer
+        In topological order (depth first, inputs before the layers using them).
+    """
+    layers, _ = _layers_of(layer)
+    queue = deque(layers)
+    seen: set[int] = set()
+    done: set[int] = set()
+    result: list[Any] = []
+    stop = {id(x) for x in (treat_as_input or [])}
+    seen |= stop
+    while queue:
+        current = queue[0]
+        if current is None:
+            queue.popleft()
+        elif id(current) not in seen:
+            seen.add(id(current))
+            if hasattr(current, "input_layers"):
+                queue.extendleft(reversed(current.input_layers))
+            elif hasattr(current, "input_layer"):
+                queue.appendleft(current.input_layer)
+        else:
+            queue.popleft()
+            if id(current) not in done:
+                result.append(current)
+                done.add(id(current))
+    return result
+
+
+def _accepted_kwargs(layer: Any) -> set[str]:
+    names = set(getattr(layer, "get_output_kwargs", []))
+    try:
+        sig = inspect.signature(layer.get_output_for)
+    except (TypeError, ValueError):
+        return names
+    return names | {p.name for p in sig.parameters.values() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+
+def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
+    """The output expression(s) of a network.
+
+    Parameters
+    ----------
+    layer_or_layers : Layer or list of Layer
+    inputs : expression, array or dict, optional
+        None: each InputLayer's ``input_var``; a single expression (networks
+        with one InputLayer); or ``{layer: expression}``, which also cuts the
+        network at any layer given.
+    **kwargs
+        Passed to every layer's ``get_output_for``; ``deterministic=True``
+        turns off dropout and noise.  Keywords no layer accepts warn.
+
+    Returns
+    -------
+    Variable or list of Variable
+        One expression per requested layer.  Stochastic layers are sampled
+        once per call, so outputs of one call share their samples.
+
+    Raises
+    ------
+    ValueError
+        For a single input expression on a network with several inputs, or
+        a layer left without an input.
+    """
+    from .input import InputLayer
+
+    layers, single = _layers_of(layer_or_layers)
+    treat_as_input = list(inputs.keys()) if isinstance(inputs, Mapping) else []
+    all_layers = get_all_layers(layers, treat_as_input)
+    outputs: dict[int, Variable] = {
+        id(layer): layer.input_var for layer in all_layers if isinstance(layer, InputLayer) and layer not in treat_as_input
+    }
+    if isinstance(inputs, Mapping):
+        for layer, expr in inputs.items():
+            if not isinstance(layer, Layer):
+                raise TypeError(f"get_output(): the inputs dict must map layers to expressions, got a key {layer!r}")
+            outputs[id(layer)] = as_theano_expression(expr)
+    elif inputs is not None:
+        if len(outputs) > 1:
+            raise ValueError(
+                "get_output() was called with a single input expression on a network with multiple input "
+                "layers. Please call it with a dictionary of input expressions instead."
+            )
+        for key in outputs:
+            outputs[key] = as_theano_expression(inputs)
+    accepted = {"deterministic"}
+    for layer in all_layers:
+        if id(layer) in outputs:
+            continue
+        try:
+            if isinstance(layer, MergeLayer):
+                layer_inputs: Any = [outputs[id(i)] for i in layer.input_layers]
+            else:
+                layer_inputs = outputs[id(layer.input_layer)]
+        except KeyError:
+            raise ValueError(
+                f"get_output() was called without giving an input expression for the free-floating layer "
+                f"{format_layer(layer)}. Please call it with a dictionary mapping this layer to an input expression."
+            ) from None
+        with provenance(layer.name or type(layer).__name__):
+            outputs[id(layer)] = layer.get_output_for(layer_inputs, **kwargs)
+        accepted |= _accepted_kwargs(layer)
+    unused = set(kwargs) - accepted
+    if unused:
+        hints = []
+        for kw in sorted(unused):
+            close = get_close_matches(kw, accepted)
+            hints.append(f"{kw} (perhaps you meant {close[0]})" if close else kw)
+        warnings.warn("get_output() was called with unused kwargs:\n\t" + "\n\t".join(hints), stacklevel=2)
+    result = [outputs[id(layer)] for layer in layers]
+    return result[0] if single else result
+
+
+def get_output_shape(layer_or_layers: Any, input_shapes: Any = None) -> Any:
+    """The static output shape(s), optionally for other input shapes.
+
+    Parameters
+    ----------
+    layer_or_layers : Layer or list of Layer
+    input_shapes : tuple or dict, optional
+        A shape for the single InputLayer, or ``{layer: shape}``.
+    """
+    from .input import InputLayer
+
+    layers, single = _layers_of(layer_or_layers)
+    if input_shapes is None:
+        shapes = [layer.output_shape for layer in layers]
+        return shapes[0] if single else shapes
+    treat_as_input = list(input_shapes.keys()) if isinstance(input_shapes, Mapping) else []
+    all_layers = get_all_layers(layers, treat_as_input)
+    known: dict[int, Any] = {id(layer): layer.shape for layer in all_layers if isinstance(layer, InputLayer) and layer not in treat_as_input}
+    if isinstance(input_shapes, Mapping):
+        known.update((id(layer), tuple(shape)) for layer, shape in input_shapes.items())
+    else:
+        if len(known) > 1:
+            raise ValueError(
+                "get_output_shape() was called with a single input shape on a network with multiple input "
+                "layers. Please call it with a dictionary of input shapes instead."
+            )
+        for key in known:
+            known[key] = tuple(input_shapes)
+    for layer in all_layers:
+        if id(layer) in known:
+            continue
+        try:
+            if isinstance(layer, MergeLayer):
+                in_shape: Any = [known[id(i)] for i in layer.input_layers]
+            else:
+                in_shape = known[id(layer.input_layer)]
+        except KeyError:
+            raise ValueError(
+                f"get_output_shape() was called without giving an input shape for the free-floating layer "
+                f"{format_layer(layer)}. Please call it with a dictionary mapping this layer to an input shape."
+            ) from None
+        known[id(layer)] = layer.get_output_shape_for(in_shape)
+    shapes = [known[id(layer)] for layer in layers]
+    return shapes[0] if single else shapes
+
+
+def get_all_params(layer: Any, unwrap_shared: bool = True, **tags: bool) -> list[Any]:
+    """The parameters of every layer of the network, deduplicated, in layer order.
+
+    ``tags`` filter as in :meth:`Layer.get_params` (``trainable=True``...).
+    """
+    layers = get_all_layers(layer)
+    params = chain.from_iterable(lyr.get_params(unwrap_shared=unwrap_shared, **tags) for lyr in layers)
+    return unique(params)
+
+
+def count_params(layer: Any, **tags: bool) -> int:
+    """Total number of parameter values in the network (tags filter as in :func:`get_all_params`)."""
+    return int(sum(int(np.prod(p.type.shape)) for p in get_all_params(layer, **tags)))
+
+
+def get_all_param_values(layer: Any, **tags: bool) -> list[np.ndarray]:
+    """Copies of the values of :func:`get_all_params`."""
+    return [p.get_value() for p in get_all_params(layer, **tags)]
+
+
+def set_all_param_values(layer: Any, values: Any, **tags: bool) -> None:
+    """Set the network's parameters from a list of arrays (as :func:`get_all_param_values` gives).
+
+    Raises
+    ------
+    ValueError
+        If the number of arrays or any array's shape does not match; nothing
+        is changed in that case.
+    """
+    params = get_all_params(layer, **tags)
+    values = list(values)
+    if len(params) != len(values):
+        raise ValueError(f"mismatch: got {len(values)} values to set {len(params)} parameters")
+    arrays = []
+    for p, v in zip(params, values):
+        arr = np.asarray(v)
+        if tuple(p.type.shape) != arr.shape:
+            raise ValueError(
+                f"mismatch: parameter {p.name or p!r} has shape {tuple(p.type.shape)!r} but the value to set has "
+                f"shape {arr.shape!r}"
+            )
+        arrays.append(arr)
+    for p, arr in zip(params, arrays):
+        p.set_value(arr)

@@ -1,0 +1,54 @@
+"""InputLayer: where data enters a network."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from ..config import config
+from ..tensor.basic import tensor
+from ..tensor.variable import Variable
+from .base import Layer, check_shape
+
+__all__ = ["InputLayer"]
+
+
+class InputLayer(Layer):
+    """A network input.
+
+    Parameters
+    ----------
+    shape : tuple
+        Sizes, None for those known only at run time (batch size, sequence length).
+    input_var : Variable, optional
+        The symbolic input; by default a new ``config.floatX`` tensor named
+        ``"<name>.input"`` (or ``"input"``) whose static sizes are ``shape``'s.
+    name : str, optional
+
+    Raises
+    ------
+    ValueError
+        For a non-positive size, or an ``input_var`` of another rank.
+    """
+
+    def __init__(self, shape: Any, input_var: Variable | None = None, name: str | None = None, **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(f"InputLayer got unexpected arguments: {', '.join(sorted(kwargs))}")
+        self.shape = check_shape(shape, f"InputLayer {name!r}" if name else "InputLayer")
+        self.name = name
+        self.input_layer = None
+        self.input_shape = self.shape
+        self.params = OrderedDict()
+        self.get_output_kwargs = []
+        if input_var is None:
+            var_name = f"{name}.input" if name is not None else "input"
+            input_var = tensor(config.floatX, shape=self.shape, name=var_name)
+        elif not isinstance(input_var, Variable):
+            raise TypeError(f"InputLayer: input_var must be a symbolic variable, got {type(input_var).__name__}")
+        elif input_var.ndim != len(self.shape):
+            raise ValueError(f"InputLayer: shape has {len(self.shape)} dimensions, but variable has {input_var.ndim}")
+        self.input_var = input_var
+
+    @property
+    def output_shape(self) -> tuple[Any, ...]:
+        return self.shape

@@ -1,0 +1,188 @@
+"""Helpers shared by layers, initializers and updates (Lasagne's ``lasagne.utils``)."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .config import config
+from .tensor.basic import as_tensor_variable
+from .tensor.shared import SharedVariable, shared
+from .tensor.variable import Variable
+
+__all__ = [
+    "floatX",
+    "shared_empty",
+    "as_theano_expression",
+    "collect_shared_vars",
+    "one_hot",
+    "unique",
+    "as_tuple",
+    "compute_norms",
+    "create_param",
+]
+
+
+def floatX(arr: Any) -> np.ndarray:  # noqa: N802  (Lasagne's name)
+    """``arr`` as a numpy array of ``config.floatX``."""
+    return np.asarray(arr, dtype=config.floatX)
+
+
+def shared_empty(dim: int = 2, dtype: Any = None) -> SharedVariable:
+    """A shared variable of ``dim`` axes of size 1 holding zeros."""
+    return shared(np.zeros((1,) * dim, dtype=dtype or config.floatX))
+
+
+def as_theano_expression(value: Any) -> Variable:
+    """``value`` as a symbolic expression (a constant for numbers and arrays).
+
+    Raises
+    ------
+    TypeError
+        If it cannot be one.
+    """
+    try:
+        return as_tensor_variable(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"Input of type {type(value).__name__} is not a symbolic expression or an array") from exc
+
+
+def collect_shared_vars(expressions: Any) -> list[SharedVariable]:
+    """The shared variables that ``expressions`` depend on, deduplicated, in first-use order."""
+    from .ir.build import collect_leaves
+
+    if isinstance(expressions, Variable):
+        expressions = [expressions]
+    return [v for v in collect_leaves(list(expressions)) if isinstance(v, SharedVariable)]
+
+
+def one_hot(x: Any, m: Any = None) -> Variable:
+    """One-hot rows (``config.floatX``) for the integer vector ``x``, ``m`` classes (default ``max(x) + 1``)."""
+    from . import tensor as T
+
+    v = as_tensor_variable(x)
+    if m is None:
+        m = T.cast(T.max(v) + 1, "int64")
+    return T.cast(T.eq(v.dimshuffle(0, "x"), T.arange(m).dimshuffle("x", 0)), config.floatX)
+
+
+def unique(items: Iterable[Any]) -> list[Any]:
+    """``items`` without repeats, first occurrence kept (identity for unhashable items)."""
+    seen: set[int] = set()
+    out = []
+    for item in items:
+        key = id(item)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def as_tuple(x: Any, N: int, t: type | tuple[type, ...] | None = None) -> tuple[Any, ...]:
+    """``x`` repeated ``N`` times, or ``x`` itself when it is an iterable of length ``N``.
+
+    Raises
+    ------
+    ValueError
+        For an iterable of another length.
+    TypeError
+        When ``t`` is given and an element is not of that type.
+    """
+    try:
+        X = tuple(x)
+    except TypeError:
+        X = (x,) * N
+    if len(X) != N:
+        raise ValueError(f"expected a single value or an iterable of length {N}, got {x!r} instead")
+    if t is not None and not all(isinstance(v, t) for v in X):
+        names = t.__name__ if isinstance(t, type) else ", ".join(s.__name__ for s in t)
+        raise TypeError(f"expected a single value or an iterable of {names} of length {N}, got {x!r} instead")
+    return X
+
+
+def compute_norms(array: np.ndarray, norm_axes: Sequence[int] | None = None) -> np.ndarray:
+    """L2 norms of a numpy weight array over ``norm_axes`` (default: all but the output axis).
+
+    Raises
+    ------
+    ValueError
+        For arrays of other than 1..5 dims without explicit ``norm_axes``.
+    """
+    ndim = array.ndim
+    if norm_axes is None:
+        if ndim == 1:
+            norm_axes = (0,)
+        elif ndim == 2:
+            norm_axes = (0,)
+        elif ndim in (3, 4, 5):
+            norm_axes = tuple(range(1, ndim))
+        else:
+            raise ValueError(f"Unsupported tensor dimensionality {ndim}. Must specify `norm_axes`")
+    return np.sqrt(np.sum(array**2, axis=tuple(norm_axes)))
+
+
+def create_param(spec: Any, shape: Sequence[int], name: str | None = None) -> Variable:
+    """A parameter variable of ``shape`` from a spec (Lasagne's ``create_param``).
+
+    Parameters
+    ----------
+    spec : SharedVariable, Variable, numpy.ndarray, number, or callable
+        A symbolic variable is used unchanged (so ``W=l1.W`` shares weights;
+        its number of dims must match); an array or a number must have
+        exactly ``shape``; a callable is called with ``shape`` and must return
+        an array of that shape.
+    shape : tuple of int
+        All sizes must be positive.
+    name : str, optional
+        Name of a newly created shared variable (and of an unnamed given one).
+
+    Raises
+    ------
+    ValueError
+        For a non-positive size or a value of the wrong shape or rank.
+    TypeError
+        For a spec of another kind.
+    """
+    shape = tuple(shape)
+    label = f"parameter {name!r}" if name else "parameter"
+    if any(not isinstance(d, (int, np.integer)) or d <= 0 for d in shape):
+        raise ValueError(
+            f"Cannot create param with a non-positive shape dimension. Tried to create param with "
+            f"shape={shape!r}, name={name!r}"
+        )
+    if isinstance(spec, (numbers.Number, np.generic)) and not isinstance(spec, bool):
+        spec = np.asarray(spec)
+    if isinstance(spec, np.ndarray):
+        if spec.shape != shape:
+            raise ValueError(f"{label}: the given array has shape {spec.shape}, should be {shape}")
+        return shared(spec, name=name)
+    if isinstance(spec, Variable):
+        if spec.ndim != len(shape):
+            raise ValueError(f"{label}: the given variable {spec!r} has {spec.ndim} dimensions, should be {len(shape)}")
+        static = spec.type.shape
+        if all(isinstance(d, int) for d in static) and tuple(static) != shape:
+            raise ValueError(f"{label}: the given variable {spec!r} has shape {tuple(static)}, should be {shape}")
+        if not spec.name:
+            spec.name = name
+        return spec
+    if callable(spec):
+        arr = _call_initializer(spec, shape, label)
+        return shared(arr, name=name)
+    raise TypeError(
+        f"{label}: cannot initialize from {type(spec).__name__}; expected a numpy array, a number, "
+        "a shared variable or expression, or a callable such as a graphc.init initializer"
+    )
+
+
+def _call_initializer(spec: Callable[[tuple[int, ...]], Any], shape: tuple[int, ...], label: str) -> np.ndarray:
+    value = spec(shape)
+    try:
+        arr = floatX(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{label}: the initializer {spec!r} did not return an array-like value") from exc
+    if arr.shape != shape:
+        raise ValueError(f"{label}: the initializer {spec!r} returned shape {arr.shape}, should be {shape}")
+    return arr
