@@ -52,9 +52,30 @@ class ExportedNames:
     outputs: list[str] = field(default_factory=list)
 
 
-def _value_info(name: str, t: TensorType) -> onnx.ValueInfoProto:
-    dims = [d.name if isinstance(d, Dim) else int(d) for d in t.shape]
+def _value_info(name: str, t: TensorType, labels: Mapping[str, str]) -> onnx.ValueInfoProto:
+    dims = [_dim_param(d, labels) if isinstance(d, Dim) else int(d) for d in t.shape]
     return helper.make_tensor_value_info(name, onnx_dtype(t.dtype), dims)
+
+
+def _dim_param(d: Dim, labels: Mapping[str, str]) -> str:
+    return "*".join(labels.get(part, part) for part in d.name.split("*"))
+
+
+def _dim_labels(graph: Graph, input_names: list[str]) -> dict[str, str]:
+    """Readable dim names for the model: ``<input>_dim<axis>`` for each input's
+    symbolic sizes (internal names carry counters that keep same-named inputs
+    of a session apart)."""
+    labels: dict[str, str] = {}
+    taken: set[str] = set()
+    for nid, onnx_name in zip(graph.inputs, input_names):
+        for axis, d in enumerate(graph.data(nid).types[0].shape):
+            if isinstance(d, Dim) and "*" not in d.name and d.name not in labels:
+                label = f"{onnx_name}_dim{axis}"
+                if label in taken:
+                    label = d.name
+                labels[d.name] = label
+                taken.add(label)
+    return labels
 
 
 def _check_opset(opset: int) -> int:
@@ -105,8 +126,10 @@ def graph_to_onnx(
         name = ctx.reserve(d.name or f"input_{i}")
         value_name[(nid, 0)] = name
         names.inputs.append(name)
-        onnx_inputs.append(_value_info(name, d.types[0]))
+        onnx_inputs.append(_value_info(name, d.types[0], {}))
     out_names = [ctx.reserve(name) for _, name in graph.outputs]
+    labels = _dim_labels(graph, names.inputs)
+    onnx_inputs = [_value_info(vi.name, graph.data(nid).types[0], labels) for vi, nid in zip(onnx_inputs, graph.inputs)]
     order = graph.toposort()
     for nid in order:
         d = graph.data(nid)
@@ -115,7 +138,7 @@ def graph_to_onnx(
             value_name[(nid, 0)] = name
             names.params[nid] = name
             if params_as_inputs:
-                onnx_inputs.append(_value_info(name, d.types[0]))
+                onnx_inputs.append(_value_info(name, d.types[0], labels))
             else:
                 if param_values is not None and nid in param_values:
                     value = param_values[nid]
@@ -164,7 +187,7 @@ def graph_to_onnx(
     for ((v, _), oname) in zip(graph.outputs, out_names):
         if value_name[v] != oname:
             ctx.node("Identity", [value_name[v]], outputs=[oname], name=f"output/{oname}")
-        onnx_outputs.append(_value_info(oname, graph.type_of(v)))
+        onnx_outputs.append(_value_info(oname, graph.type_of(v), labels))
         names.outputs.append(oname)
 
     g = helper.make_graph(
