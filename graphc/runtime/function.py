@@ -166,7 +166,8 @@ class Function:
         self._check_unused(inputs, [v for v, _ in named], on_unused_input, givens)
         self.onnx_model, names = graph_to_onnx(self.graph, opset=opset, params_as_inputs=True, graph_name=self.name)
         self._session, self.device = make_session(self.onnx_model.SerializeToString(), device)
-        self._specs = [self._spec(nid, onnx_name) for nid, onnx_name in zip(self.graph.inputs, names.inputs)]
+        shown = {vi.name: _shape_text(vi) for vi in self.onnx_model.graph.input}
+        self._specs = [self._spec(nid, name, shown[name]) for nid, name in zip(self.graph.inputs, names.inputs)]
         self._by_name = {s.name: i for i, s in enumerate(self._specs)}
         self._shared: list[tuple[str, SharedVariable]] = [
             (names.params[nid], self.graph.data(nid).ref) for nid in sorted(names.params)
@@ -183,12 +184,12 @@ class Function:
         self._call = self._call_plain if not self._shared and not self._updates else self._call_stateful
 
     # -- compilation helpers --------------------------------------------------
-    def _spec(self, nid: int, onnx_name: str) -> _InputSpec:
+    def _spec(self, nid: int, onnx_name: str, shape_text: str) -> _InputSpec:
         d = self.graph.data(nid)
         t = d.types[0]
         static = tuple((i, s) for i, s in enumerate(t.shape) if not isinstance(s, Dim))
         label = d.name or onnx_name
-        return _InputSpec(label, onnx_name, np.dtype(t.dtype), t.ndim, static, format_shape(t.shape))
+        return _InputSpec(label, onnx_name, np.dtype(t.dtype), t.ndim, static, shape_text)
 
     def _check_unused(self, inputs: Sequence[Any], outs: Sequence[Variable], mode: str, givens: Any) -> None:
         if mode == "ignore":
@@ -305,6 +306,12 @@ class Function:
 
 
 _MISSING = object()
+
+
+def _shape_text(value_info: Any) -> str:
+    """An input's shape as the exported model names it, e.g. ``(x_dim0, 3)``."""
+    dims = [d.dim_param or str(d.dim_value) for d in value_info.type.tensor_type.shape.dim]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 # errors ONNX Runtime raises when a graph fails on particular inputs (bad reshape, index out of range...)
 _ORT_ERRORS: tuple[type[BaseException], ...] = tuple(
     getattr(ort.capi.onnxruntime_pybind11_state, name)
