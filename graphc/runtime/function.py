@@ -124,6 +124,28 @@ def _normalize_updates(updates: Any) -> list[tuple[SharedVariable, Variable]]:
     return out
 
 
+def _default_updates(
+    outputs: Sequence[Variable], explicit: list[tuple[SharedVariable, Variable]], disabled: Any
+) -> list[tuple[SharedVariable, Variable]]:
+    """Updates from the ``default_update`` of shared variables the computation reads
+    (followed to a fixed point, since a default update may read more shared variables)."""
+    if disabled is True:
+        return []
+    skip = {id(v) for v in (disabled or [])} | {id(v) for v, _ in explicit}
+    found: list[tuple[SharedVariable, Variable]] = []
+    frontier = list(outputs) + [new for _, new in explicit]
+    while frontier:
+        added = []
+        for leaf in collect_leaves(frontier):
+            if isinstance(leaf, SharedVariable) and leaf.default_update is not None and id(leaf) not in skip:
+                skip.add(id(leaf))
+                pair = _normalize_updates([(leaf, leaf.default_update)])[0]
+                found.append(pair)
+                added.append(pair[1])
+        frontier = added
+    return found
+
+
 class Function:
     """A compiled function: call it with numpy arrays, get numpy arrays back.
 
@@ -150,6 +172,7 @@ class Function:
         device: str | None = None,
         on_unused_input: str = "raise",
         opset: int = DEFAULT_OPSET,
+        no_default_updates: Any = False,
     ) -> None:
         self.name = name or "graphc.function"
         if on_unused_input not in ("raise", "warn", "ignore"):
@@ -159,7 +182,8 @@ class Function:
         self._single = outputs is not None and not isinstance(outputs, (list, tuple))
         out_list = [] if outputs is None else ([outputs] if self._single else list(outputs))
         out_vars = [as_tensor_variable(o) for o in out_list]
-        self._updates = _normalize_updates(updates)
+        explicit = _normalize_updates(updates)
+        self._updates = explicit + _default_updates(out_vars, explicit, no_default_updates)
         named = [(v, f"out{i}") for i, v in enumerate(out_vars)]
         named += [(new, f"update{i}") for i, (_, new) in enumerate(self._updates)]
         self.graph: Graph = build_graph(named, list(inputs), what=self.name, replace=givens)
@@ -365,6 +389,10 @@ def function(
         ``'cuda'`` or ``'cuda:N'``; the default comes from ``GRAPHC_DEVICE``.
     on_unused_input : {'raise', 'warn', 'ignore'}
         What to do when an input is not needed.
+    no_default_updates : bool or list of SharedVariable
+        Skip the ``default_update`` of all (True) or of the listed shared
+        variables; by default every shared variable the computation reads
+        that has a ``default_update`` and no explicit update gets it.
     allow_input_downcast, mode
         Accepted for Theano compatibility.  Inputs are always cast to the
         expected dtype when the cast keeps their kind (float64 -> float32,
@@ -395,5 +423,14 @@ def function(
     unknown = set(kwargs) - {"profile", "rebuild_strict", "accept_inplace", "no_default_updates"}
     if unknown:
         raise TypeError(f"function() got unexpected arguments: {', '.join(sorted(unknown))}")
-    return Function(inputs, outputs, updates, givens, name=name, device=device, on_unused_input=on_unused_input)
+    return Function(
+        inputs,
+        outputs,
+        updates,
+        givens,
+        name=name,
+        device=device,
+        on_unused_input=on_unused_input,
+        no_default_updates=kwargs.get("no_default_updates", False),
+    )
 

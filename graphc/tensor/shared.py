@@ -33,6 +33,10 @@ class SharedVariable(Variable):
         super().__init__(TensorType(value.dtype.name, value.shape), name=name)
         self._value: Any = value
         self._lock = threading.RLock()
+        #: an expression applied as this variable's update by every compiled
+        #: function that uses the variable and gives it no explicit update
+        #: (Theano's ``default_update``; batch normalization's running averages)
+        self.default_update: Variable | None = None
 
     # -- public API ---------------------------------------------------------
     def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> np.ndarray:

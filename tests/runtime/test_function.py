@@ -242,3 +242,25 @@ def test_cuda_updates_stay_on_device():  # pragma: no cover - only on machines w
         f(np.ones(3))
     assert s._storage().device_name().lower() == "cuda"
     np.testing.assert_allclose(s.get_value(), np.full(3, 3.0))
+
+
+def test_default_updates_apply_unless_overridden_or_disabled():
+    x = T.vector("x")
+    count = graphc.shared(np.float32(0), name="count")
+    total = graphc.shared(np.float32(0), name="total")
+    count.default_update = count + 1
+    total.default_update = total + x.sum() + count  # reads another shared variable with a default update
+    f = graphc.function([x], total * 1)
+    f(np.ones(3))
+    assert (count.get_value(), total.get_value()) == (1.0, 3.0)
+    f(np.ones(3))
+    assert (count.get_value(), total.get_value()) == (2.0, 7.0)
+    g = graphc.function([x], total * 1, updates=[(count, count * 0)])  # explicit update wins
+    g(np.ones(3))
+    assert (count.get_value(), total.get_value()) == (0.0, 12.0)
+    h = graphc.function([x], total * 1, no_default_updates=True, on_unused_input="ignore")
+    h(np.ones(3))
+    assert (count.get_value(), total.get_value()) == (0.0, 12.0)
+    k = graphc.function([x], total * 1, no_default_updates=[count])
+    k(np.ones(3))
+    assert (count.get_value(), total.get_value()) == (0.0, 15.0)
