@@ -12,3 +12,5 @@ from .helper import (
     set_all_param_values,
 )
 from .input import InputLayer
+from .merge import ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, autocrop, autocrop_array_shapes, concat
+from .shape import DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, SliceLayer, dimshuffle, flatten, pad, reshape

@@ -99,6 +99,7 @@ from .shape import (
     flatten,
     ones,
     ones_like,
+    pad,
     reshape,
     shape,
     shape_padaxis,

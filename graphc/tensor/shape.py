@@ -36,6 +36,7 @@ __all__ = [
     "fill",
     "arange",
     "shape_vector",
+    "pad",
     "dim_of",
 ]
 
@@ -303,3 +304,26 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Va
     return apply_op("arange", [a, b, c])  # type: ignore[return-value]
 
 
+
+
+def pad(x: Any, width: Any, value: float = 0.0) -> Variable:
+    """Pad with a constant ``value``.
+
+    Parameters
+    ----------
+    x : tensor
+    width : sequence
+        One entry per axis: an int (both sides) or a ``(before, after)`` pair.
+    value : float
+    """
+    v = as_tensor_variable(x)
+    entries = list(width)
+    if len(entries) != v.ndim:
+        raise ValueError(f"pad: {len(entries)} widths given for {v!r}, which has {v.ndim} dims")
+    pads = []
+    for e in entries:
+        lo, hi = (e, e) if isinstance(e, (int, np.integer)) else tuple(e)
+        pads.append((int(lo), int(hi)))
+    if all(p == (0, 0) for p in pads):
+        return v
+    return apply_op("pad", [v], pads=tuple(pads), value=float(value))  # type: ignore[return-value]

@@ -455,6 +455,9 @@ case("shape_padright_2", lambda x: T.shape_padright(x, 2), lambda x: x[:, :, Non
 case("squeeze_all", lambda x: x.squeeze(), lambda x: x.reshape(3, 5), data("float32", 3, 1, 5, 1))
 case("squeeze_axis", lambda x: T.squeeze(x, axis=1), lambda x: x[:, 0], sym(data("int32", 3, 1, 5)))
 case("dimshuffle_drop", lambda x: x.dimshuffle(2, 0), lambda x: x[:, 0, :].T, sym(data("float32", 3, 1, 5)))
+case("pad_constant", lambda x: T.pad(x, [(1, 2), 0, (0, 3)], value=-1.5),
+     lambda x: np.pad(x, [(1, 2), (0, 0), (0, 3)], constant_values=-1.5), sym(data("float32", 2, 3, 4)))
+case("pad_int", lambda x: T.pad(x, [2, (1, 0)]), lambda x: np.pad(x, [(2, 2), (1, 0)]), data("int64", 3, 5))
 case("concat_axis1", lambda a, b: T.concatenate([a, b], axis=1), lambda a, b: np.concatenate([a, b], 1),
      data("float32", 3, 2), data("float32", 3, 4))
 case("concat_neg_axis_3", lambda a, b, c: T.concatenate([a, b, c], axis=-1),

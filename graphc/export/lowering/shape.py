@@ -53,3 +53,11 @@ def _expand(ctx: LoweringContext, n: LowerNode) -> list[str]:
 @lowering("arange")
 def _arange(ctx: LoweringContext, n: LowerNode) -> list[str]:
     return ctx.node("Range", n.inputs, name=n.name, dtype=n.in_types[0].dtype)
+
+
+@lowering("pad")
+def _pad(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    pads = n.attrs["pads"]
+    flat = [lo for lo, _ in pads] + [hi for _, hi in pads]
+    value = ctx.const(np.array(n.attrs.get("value", 0.0), dtype=n.in_types[0].dtype))
+    return ctx.node("Pad", [n.inputs[0], ctx.int64s(flat), value], name=n.name, mode="constant")

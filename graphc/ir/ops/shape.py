@@ -348,3 +348,28 @@ register_op(
     value=_arange_value,
     doc="evenly spaced values in [start, stop)",
 )
+
+
+# -- pad ---------------------------------------------------------------------
+def _pad_infer(types: list[TensorType], pads: tuple[tuple[int, int], ...], value: float = 0.0) -> list[TensorType]:
+    (t,) = types
+    if len(pads) != t.ndim:
+        raise ValueError(f"pad: {len(pads)} (before, after) pairs given for a tensor of shape {format_shape(t.shape)}")
+    out: list[DimLike] = []
+    for axis, ((lo, hi), d) in enumerate(zip(pads, t.shape)):
+        if lo < 0 or hi < 0:
+            raise ValueError(f"pad: negative padding ({lo}, {hi}) on axis {axis}")
+        if isinstance(d, int):
+            out.append(d + lo + hi)
+        else:
+            out.append(d if lo == hi == 0 else fresh_dim("pad"))
+    return [TensorType(t.dtype, tuple(out))]
+
+
+register_op(
+    "pad",
+    infer=_pad_infer,
+    eval=lambda xs, pads, value=0.0: [np.pad(xs[0], pads, mode="constant", constant_values=value)],
+    arity=1,
+    doc="pad with a constant value: pads is one (before, after) pair per axis",
+)

@@ -1,0 +1,260 @@
+"""Shape layers: FlattenLayer, ReshapeLayer, DimshuffleLayer, PadLayer, SliceLayer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import tensor as T
+from ..tensor.variable import Variable
+from .base import Layer, format_layer
+
+__all__ = ["FlattenLayer", "flatten", "ReshapeLayer", "reshape", "DimshuffleLayer", "dimshuffle", "PadLayer", "pad", "SliceLayer"]
+
+
+def _prod_or_none(dims: Any) -> Any:
+    return None if any(d is None for d in dims) else int(np.prod(dims))
+
+
+class FlattenLayer(Layer):
+    """Keep the first ``outdim - 1`` axes and flatten the rest into one.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    outdim : int
+        Number of output axes (>= 1).
+    """
+
+    def __init__(self, incoming: Any, outdim: int = 2, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        if not isinstance(outdim, (int, np.integer)) or outdim < 1:
+            raise ValueError(f"{format_layer(self)}: outdim must be >= 1, got {outdim!r}")
+        if outdim > len(self.input_shape):
+            raise ValueError(f"{format_layer(self)}: outdim={outdim} exceeds the {len(self.input_shape)} input dims")
+        self.outdim = int(outdim)
+
+    def get_output_shape_for(self, input_shape: Any) -> Any:
+        keep = tuple(input_shape[: self.outdim - 1])
+        return keep + (_prod_or_none(input_shape[self.outdim - 1 :]),)
+
+    def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
+        return T.flatten(input, self.outdim)
+
+
+flatten = FlattenLayer
+
+
+class ReshapeLayer(Layer):
+    """Reshape the input.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    shape : tuple
+        Each entry: an int >= 0, ``-1`` (at most once, inferred), ``[i]``
+        (the size of input axis ``i``) or a symbolic int scalar such as
+        ``l_in.input_var.shape[0]``.
+
+    Raises
+    ------
+    ValueError
+        For a malformed shape, or static sizes that cannot match.
+    """
+
+    def __init__(self, incoming: Any, shape: Any, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        if not isinstance(shape, tuple):
+            shape = tuple(shape) if isinstance(shape, list) else shape
+        if not isinstance(shape, tuple):
+            raise TypeError(f"{format_layer(self)}: shape must be a tuple, got {shape!r}")
+        for s in shape:
+            if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+                if s < -1:
+                    raise ValueError(f"{format_layer(self)}: `shape` integers must be >= -1, got {shape!r}")
+            elif isinstance(s, list):
+                if len(s) != 1 or not isinstance(s[0], (int, np.integer)) or not 0 <= s[0] < len(self.input_shape):
+                    raise ValueError(
+                        f"{format_layer(self)}: `shape` input references must be single-element lists of an input "
+                        f"axis in 0..{len(self.input_shape) - 1}, got {s!r}"
+                    )
+            elif isinstance(s, Variable):
+                if s.ndim != 0 or np.dtype(s.dtype).kind not in "iu":
+                    raise ValueError(f"{format_layer(self)}: symbolic `shape` entries must be int scalars, got {s!r}")
+            else:
+                raise ValueError(
+                    f"{format_layer(self)}: `shape` must hold ints, [i] references or int scalars, got {s!r}"
+                )
+        if sum(1 for s in shape if isinstance(s, (int, np.integer)) and s == -1) > 1:
+            raise ValueError(f"{format_layer(self)}: `shape` cannot contain multiple -1, got {shape!r}")
+        self.shape = shape
+        self.get_output_shape_for(self.input_shape)  # validates static sizes now
+
+    def get_output_shape_for(self, input_shape: Any) -> Any:
+        out: list[Any] = []
+        for s in self.shape:
+            if isinstance(s, list):
+                out.append(input_shape[s[0]])
+            elif isinstance(s, Variable):
+                out.append(s.sym_value if isinstance(s.sym_value, int) else None)
+            else:
+                out.append(int(s))
+        in_size = _prod_or_none(input_shape)
+        known = [d for d in out if d is not None and d != -1]
+        if -1 in out:
+            i = out.index(-1)
+            rest = int(np.prod(known)) if known else 1
+            if in_size is not None and None not in out:
+                if rest == 0 or in_size % rest:
+                    raise ValueError(
+                        f"{format_layer(self)}: cannot reshape an input of shape {tuple(input_shape)} to {self.shape}"
+                    )
+                out[i] = in_size // rest
+            else:
+                out[i] = None
+        elif in_size is not None and None not in out and in_size != int(np.prod(out)):
+            raise ValueError(f"{format_layer(self)}: cannot reshape an input of shape {tuple(input_shape)} to {self.shape}")
+        return tuple(out)
+
+    def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
+        x = T.as_tensor_variable(input)
+        target = [T.shape(x)[s[0]] if isinstance(s, list) else s for s in self.shape]
+        return T.reshape(x, target)
+
+
+reshape = ReshapeLayer
+
+
+class DimshuffleLayer(Layer):
+    """Reorder axes; ``'x'`` inserts a broadcastable axis, left-out axes (of size 1) are dropped.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    pattern : tuple of int or 'x'
+    """
+
+    def __init__(self, incoming: Any, pattern: Any, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        used: set[int] = set()
+        for p in pattern:
+            if isinstance(p, (int, np.integer)) and not isinstance(p, bool):
+                if p in used:
+                    raise ValueError(f"{format_layer(self)}: pattern {pattern} uses input dim {p} more than once")
+                if not 0 <= p < len(self.input_shape):
+                    raise ValueError(f"{format_layer(self)}: pattern {pattern} names dim {p}, input has {len(self.input_shape)}")
+                used.add(int(p))
+            elif p != "x":
+                raise ValueError(f"{format_layer(self)}: pattern entries must be ints or 'x', got {p!r}")
+        self.pattern = tuple(pattern)
+        self.get_output_shape_for(self.input_shape)
+
+    def get_output_shape_for(self, input_shape: Any) -> Any:
+        out = []
+        for p in self.pattern:
+            out.append(1 if p == "x" else input_shape[p])
+        for i, d in enumerate(input_shape):
+            if i not in self.pattern and d != 1:
+                raise ValueError(
+                    f"{format_layer(self)}: pattern {self.pattern} drops input dim {i}, whose size is {d}, not 1"
+                )
+        return tuple(out)
+
+    def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
+        x = T.as_tensor_variable(input)
+        dropped = [i for i in range(x.ndim) if i not in self.pattern and x.type.shape[i] != 1]
+        if dropped:  # the layer's shape says 1 but the expression cannot prove it: reshape away
+            keep = [i for i in range(x.ndim) if i not in dropped]
+            x = T.reshape(x, [T.shape(x)[i] for i in keep])
+            remap = {old: new for new, old in enumerate(keep)}
+            return T.dimshuffle(x, [p if p == "x" else remap[p] for p in self.pattern])
+        return T.dimshuffle(x, self.pattern)
+
+
+dimshuffle = DimshuffleLayer
+
+
+class PadLayer(Layer):
+    """Pad the axes from ``batch_ndim`` on with a constant.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    width : int or sequence
+        One width for all padded axes, or one entry per padded axis (an int,
+        or a ``(before, after)`` pair).
+    val : float
+    batch_ndim : int
+        Leading axes left alone.
+    """
+
+    def __init__(self, incoming: Any, width: Any, val: float = 0, batch_ndim: int = 2, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        n = len(self.input_shape) - batch_ndim
+        if n < 0:
+            raise ValueError(f"{format_layer(self)}: batch_ndim={batch_ndim} exceeds the input's {len(self.input_shape)} dims")
+        entries = [width] * n if isinstance(width, (int, np.integer)) else list(width)
+        if len(entries) != n:
+            raise ValueError(f"{format_layer(self)}: {len(entries)} widths given for {n} padded axes")
+        pairs = []
+        for e in entries:
+            lo, hi = (e, e) if isinstance(e, (int, np.integer)) else tuple(e)
+            if lo < 0 or hi < 0:
+                raise ValueError(f"{format_layer(self)}: widths must be non-negative, got {width!r}")
+            pairs.append((int(lo), int(hi)))
+        self.width = pairs
+        self.val = val
+        self.batch_ndim = batch_ndim
+
+    def get_output_shape_for(self, input_shape: Any) -> Any:
+        out = list(input_shape)
+        for k, (lo, hi) in enumerate(self.width):
+            i = self.batch_ndim + k
+            out[i] = None if out[i] is None else out[i] + lo + hi
+        return tuple(out)
+
+    def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
+        return T.pad(input, [(0, 0)] * self.batch_ndim + self.width, value=self.val)
+
+
+pad = PadLayer
+
+
+class SliceLayer(Layer):
+    """Index or slice one axis.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    indices : int or slice
+        An int drops the axis.
+    axis : int
+    """
+
+    def __init__(self, incoming: Any, indices: Any, axis: int = -1, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        if not isinstance(indices, (int, np.integer, slice)) or isinstance(indices, bool):
+            raise TypeError(f"{format_layer(self)}: indices must be an int or a slice, got {indices!r}")
+        if not -len(self.input_shape) <= axis < len(self.input_shape):
+            raise ValueError(f"{format_layer(self)}: axis {axis} is out of range for input shape {self.input_shape}")
+        self.slice = indices
+        self.axis = axis
+
+    def get_output_shape_for(self, input_shape: Any) -> Any:
+        out = list(input_shape)
+        axis = self.axis % len(input_shape)
+        if isinstance(self.slice, slice):
+            d = out[axis]
+            out[axis] = None if d is None else len(range(*self.slice.indices(d)))
+        else:
+            d = out[axis]
+            if d is not None and not -d <= self.slice < d:
+                raise ValueError(f"{format_layer(self)}: index {self.slice} is out of range for axis {axis} of size {d}")
+            out.pop(axis)
+        return tuple(out)
+
+    def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
+        x = T.as_tensor_variable(input)
+        axis = self.axis % x.ndim
+        return x[(slice(None),) * axis + (self.slice,)]
