@@ -203,9 +203,36 @@ def graph_to_onnx(
     return model, names
 
 
+def _is_layer(x: Any) -> bool:
+    return hasattr(x, "get_output_for") and hasattr(x, "output_shape")
+
+
+def _layers_to_expressions(outputs: Any) -> Any:
+    """Output layers become their deterministic output expressions, named after the layers."""
+    from ..layers.helper import get_output
+
+    if _is_layer(outputs):
+        outputs = [outputs]
+    if isinstance(outputs, Mapping):
+        keys = list(outputs)
+        layers = [outputs[k] for k in keys]
+    elif isinstance(outputs, (list, tuple)) and any(_is_layer(o) for o in outputs):
+        layers = list(outputs)
+        keys = [lyr.name or ("output" if len(layers) == 1 else f"output_{i}") for i, lyr in enumerate(layers)]
+    else:
+        return outputs
+    if not all(_is_layer(o) for o in layers):
+        if any(_is_layer(o) for o in layers):
+            raise TypeError("to_onnx: give either layers or expressions as outputs, not a mix")
+        return outputs
+    exprs = get_output(layers, deterministic=True)
+    return dict(zip(keys, exprs))
+
+
 def _normalize_outputs(outputs: Any) -> list[tuple[Any, str]]:
     from ..tensor.basic import as_tensor_variable
 
+    outputs = _layers_to_expressions(outputs)
     if isinstance(outputs, Mapping):
         items = [(as_tensor_variable(v), str(k)) for k, v in outputs.items()]
     else:
@@ -238,9 +265,11 @@ def to_onnx(
 
     Parameters
     ----------
-    outputs : Variable, list of Variable, or dict of name -> Variable
-        What the model computes.  Output names come from the dict keys, else
-        from the variables' names, else ``output``/``output_<i>``.
+    outputs : Variable, Layer, list of either, or dict of name -> either
+        What the model computes.  Output layers give their deterministic
+        output (dropout and noise off).  Output names come from the dict
+        keys, else from the layers' or variables' names, else
+        ``output``/``output_<i>``.
     inputs : list of Variable, optional
         Input placeholders in order; inferred (first-use order) when omitted.
     opset : int

@@ -160,3 +160,26 @@ def test_load_rejects_missing_and_non_onnx_files(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(ValueError, match="is not an ONNX model"):
         load(empty)
+
+
+def test_output_layers_export_deterministically_with_dynamic_batch():
+    from graphc.layers import DenseLayer, InputLayer
+
+    l_in = InputLayer((None, 5), name="features")
+    hidden = DenseLayer(l_in, 4, name="hidden")
+    out = DenseLayer(hidden, 3, nonlinearity=T.nnet.softmax, name="probs")
+    model = to_onnx(out)
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == ["features.input"]
+    assert [o.name for o in model.graph.output] == ["probs"]
+    W1, b1, W2, b2 = graphc.layers.get_all_param_values(out)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for n in (1, 6):
+        xv = np.random.default_rng(n).normal(size=(n, 5)).astype(np.float32)
+        z = np.maximum(xv @ W1 + b1, 0) @ W2 + b2
+        e = np.exp(z - z.max(1, keepdims=True))
+        np.testing.assert_allclose(sess.run(None, {"features.input": xv})[0], e / e.sum(1, keepdims=True), rtol=1e-5)
+    both = to_onnx([hidden, out])
+    assert [o.name for o in both.graph.output] == ["hidden", "probs"]
+    with pytest.raises(TypeError, match="not a mix"):
+        to_onnx([out, T.matrix("m")])
