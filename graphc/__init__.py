@@ -6,10 +6,11 @@
 
 __version__ = "0.1.0"
 
-from . import export, init, layers, nonlinearities, random, tensor, utils  # noqa: E402  # noqa: E402
+from . import export, init, layers, nonlinearities, random, tensor, utils  # noqa: E402
 from .config import config  # noqa: E402
 from .ir.build import MissingInputError  # noqa: E402
 from .runtime import Function, UnusedInputError, function  # noqa: E402
+from .tensor.scan import scan  # noqa: E402
 from .tensor.shared import SharedVariable, shared  # noqa: E402
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Function",
     "MissingInputError",
     "UnusedInputError",
+    "scan",
     "shared",
     "SharedVariable",
     "tensor",

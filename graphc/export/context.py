@@ -7,7 +7,8 @@ value names of the op's outputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,3 +167,61 @@ class LoweringContext:
     def int64s(self, values: Sequence[int]) -> str:
         """An int64 vector constant."""
         return self.const(np.array(list(values), dtype=np.int64), hint="axes")
+
+    @contextlib.contextmanager
+    def subgraph(self) -> Iterator[list[onnx.NodeProto]]:
+        """Collect the nodes emitted inside the block into a separate list (a loop body).
+
+        Names stay unique across the whole model and constants still go to the
+        main graph's initializers, which a body may read by name.
+        """
+        saved = self.nodes
+        self.nodes = []
+        try:
+            yield self.nodes
+        finally:
+            self.nodes = saved
+
+    def lower(self, graph: Any, value_name: dict[tuple[int, int], str], rename: dict[tuple[int, int], str] | None = None) -> None:
+        """Lower every const and op node of ``graph`` whose values are not in ``value_name`` yet.
+
+        Parameters
+        ----------
+        graph : graphc.ir.Graph
+        value_name : dict
+            ONNX names of values already available (inputs, params); filled in.
+        rename : dict, optional
+            Values that must be written under a given name (graph outputs).
+        """
+        rename = rename or {}
+        for nid in graph.toposort():
+            d = graph.data(nid)
+            if d.kind == "const" and (nid, 0) not in value_name:
+                value_name[(nid, 0)] = self.const(d.value, hint=d.name or "const")
+            if d.kind != "op":
+                continue
+            fn = LOWERINGS.get(d.op)
+            if fn is None:
+                raise NotImplementedError(f"op {d.op!r} has no ONNX lowering")
+            ins = graph.node_inputs(nid)
+            base = f"{d.provenance}/{d.op}" if d.provenance else d.op
+            node = LowerNode(
+                op=d.op,
+                attrs=d.attrs,
+                inputs=[value_name[v] for v in ins],
+                in_types=[graph.type_of(v) for v in ins],
+                out_types=list(d.types),
+                name=base,
+            )
+            outs = list(fn(self, node))
+            for port, oname in enumerate(outs):
+                want = rename.get((nid, port))
+                if want is not None:
+                    for proto in reversed(self.nodes):
+                        if oname in proto.output:
+                            proto.output[list(proto.output).index(oname)] = want
+                            break
+                    else:
+                        self.node("Identity", [oname], outputs=[want], name=f"{base}/output")
+                    oname = want
+                value_name[(nid, port)] = oname

@@ -15,7 +15,7 @@ from ..ir.build import build_graph
 from ..ir.graph import Graph
 from ..ir.types import Dim, TensorType
 from . import lowering as _lowerings  # noqa: F401  (registers the lowerings)
-from .context import LOWERINGS, LoweringContext, LowerNode, onnx_dtype
+from .context import LoweringContext, onnx_dtype
 
 __all__ = ["to_onnx", "graph_to_onnx", "ExportedNames", "SUPPORTED_OPSETS", "DEFAULT_OPSET", "ir_version_for"]
 
@@ -145,44 +145,13 @@ def graph_to_onnx(
                 else:
                     value = d.ref.get_value()
                 initializers.append(numpy_helper.from_array(np.array(value, order="C"), name=name))
-        elif d.kind == "const":
-            value_name[(nid, 0)] = ctx.const(d.value, hint=d.name or "const")
 
     # an op value that is exactly one output is written under that output's name
     direct: dict[tuple[int, int], str] = {}
     for (v, _), oname in zip(graph.outputs, out_names):
         if graph.data(v[0]).kind == "op" and v not in direct:
             direct[v] = oname
-    for nid in order:
-        d = graph.data(nid)
-        if d.kind != "op":
-            continue
-        fn = LOWERINGS.get(d.op)  # type: ignore[arg-type]
-        if fn is None:
-            raise NotImplementedError(f"op {d.op!r} has no ONNX lowering")
-        ins = graph.node_inputs(nid)
-        base = f"{d.provenance}/{d.op}" if d.provenance else d.op
-        node = LowerNode(
-            op=d.op,  # type: ignore[arg-type]
-            attrs=d.attrs,
-            inputs=[value_name[v] for v in ins],
-            in_types=[graph.type_of(v) for v in ins],
-            out_types=list(d.types),
-            name=base,
-        )
-        outs = list(fn(ctx, node))
-        for port, oname in enumerate(outs):
-            want = direct.get((nid, port))
-            if want is not None:
-                # rename the producing node's output to the graph output name
-                for proto in reversed(ctx.nodes):
-                    if oname in proto.output:
-                        proto.output[list(proto.output).index(oname)] = want
-                        break
-                else:
-                    ctx.node("Identity", [oname], outputs=[want], name=f"{base}/output")
-                oname = want
-            value_name[(nid, port)] = oname
+    ctx.lower(graph, value_name, direct)
     onnx_outputs = []
     for ((v, _), oname) in zip(graph.outputs, out_names):
         if value_name[v] != oname:

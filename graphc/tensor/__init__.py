@@ -111,6 +111,7 @@ from .shape import (
     zeros,
     zeros_like,
 )
+from .scan import scan
 from .shared import SharedVariable, shared
 from .variable import Apply, TensorConstant, Variable
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import pytest
-from onnx.reference import ReferenceEvaluator
 
+import graphc
 import graphc.tensor as T
 from graphc.export import to_onnx
 from graphc.ir.build import build_graph
@@ -32,6 +32,7 @@ from graphc.ir.evaluate import evaluate
 from graphc.ir.types import Dim
 from graphc.ir.verify import verify
 from graphc.tensor.variable import Variable, apply_op
+from graphc.testing import reference_evaluator as ReferenceEvaluator  # onnx.reference with a stacking Loop
 
 RNG = np.random.default_rng(20240611)
 OPSETS = (17, 18, 21)  # 18 is the default; reductions switch axes to an input at 18
@@ -62,6 +63,15 @@ class Case:
 
 
 CASES: list[Case] = []
+
+
+def _scan_rnn(x: np.ndarray, w: np.ndarray, reverse: bool) -> np.ndarray:
+    h = np.zeros((x.shape[1], w.shape[1]), x.dtype)
+    out = []
+    for t in (range(len(x) - 1, -1, -1) if reverse else range(len(x))):
+        h = np.tanh(x[t] @ w + h)
+        out.append(h)
+    return np.stack(out)
 
 
 def case(name: str, fn: Callable[..., Variable], oracle: Callable[..., Any], *inputs: In | np.ndarray, **kw: Any) -> None:
@@ -458,6 +468,9 @@ case("dimshuffle_drop", lambda x: x.dimshuffle(2, 0), lambda x: x[:, 0, :].T, sy
 case("pad_constant", lambda x: T.pad(x, [(1, 2), 0, (0, 3)], value=-1.5),
      lambda x: np.pad(x, [(1, 2), (0, 0), (0, 3)], constant_values=-1.5), sym(data("float32", 2, 3, 4)))
 case("pad_int", lambda x: T.pad(x, [2, (1, 0)]), lambda x: np.pad(x, [(2, 2), (1, 0)]), data("int64", 3, 5))
+case("scan_rnn_reverse", lambda x, w: graphc.scan(lambda x_t, h: T.tanh(T.dot(x_t, w) + h), sequences=x,
+                                                    outputs_info=[T.zeros((x.shape[1], 3))], go_backwards=True)[0],
+     lambda x, w: _scan_rnn(x, w, reverse=True), sym(data("float32", 4, 2, 5) / 4, 0, 1), data("float32", 5, 3) / 4)
 case("concat_axis1", lambda a, b: T.concatenate([a, b], axis=1), lambda a, b: np.concatenate([a, b], 1),
      data("float32", 3, 2), data("float32", 3, 4))
 case("concat_neg_axis_3", lambda a, b, c: T.concatenate([a, b, c], axis=-1),
