@@ -23,6 +23,7 @@ __all__ = [
     "as_tuple",
     "compute_norms",
     "create_param",
+    "unroll_scan",
 ]
 
 
@@ -186,3 +187,38 @@ def _call_initializer(spec: Callable[[tuple[int, ...]], Any], shape: tuple[int, 
     if arr.shape != shape:
         raise ValueError(f"{label}: the initializer {spec!r} returned shape {arr.shape}, should be {shape}")
     return arr
+
+
+def unroll_scan(
+    fn: Callable[..., Any],
+    sequences: Any,
+    outputs_info: Sequence[Any],
+    non_sequences: Sequence[Any],
+    n_steps: int,
+    go_backwards: bool = False,
+) -> list[Variable]:
+    """Unroll a recurrence into a plain graph (Lasagne's ``unroll_scan``).
+
+    Same arguments as :func:`graphc.scan`, but ``n_steps`` must be a Python int
+    and every ``outputs_info`` entry an initial state.  Returns each output
+    stacked over the steps on axis 0, in the order the steps ran.
+
+    Raises
+    ------
+    ValueError
+        If ``n_steps`` is not a positive int.
+    """
+    from . import tensor as T
+
+    if not isinstance(n_steps, (int, np.integer)) or n_steps <= 0:
+        raise ValueError(f"unroll_scan needs a fixed positive number of steps, got {n_steps!r}")
+    seqs = list(sequences) if isinstance(sequences, (list, tuple)) else [sequences]
+    prev = list(outputs_info)
+    steps = range(n_steps - 1, -1, -1) if go_backwards else range(n_steps)
+    collected: list[list[Variable]] = []
+    for t in steps:
+        out = fn(*[s[t] for s in seqs], *prev, *non_sequences)
+        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        collected.append(out)
+        prev = out
+    return [T.stack([step[k] for step in collected]) for k in range(len(collected[0]))]

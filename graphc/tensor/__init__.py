@@ -51,6 +51,7 @@ from .elemwise import (
     floor,
     floor_div,
     ge,
+    grad_clip,
     gt,
     int_div,
     inv,

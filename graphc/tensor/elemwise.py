@@ -68,6 +68,7 @@ __all__ = [
     "switch",
     "where",
     "cast",
+    "grad_clip",
 ]
 
 
@@ -216,7 +217,7 @@ inv = reciprocal
 
 def relu(x: Any, alpha: float = 0.0) -> Variable:
     """Rectifier ``max(x, 0)``; with ``alpha``, the leaky form ``x if x > 0 else alpha * x``."""
-    if alpha == 0:
+    if isinstance(alpha, (int, float)) and alpha == 0:
         return _unary("relu", x)
     v = as_tensor_variable(x)
     return where(gt(v, 0), v, mul(v, alpha))
@@ -320,3 +321,10 @@ def switch(cond: Any, ift: Any, iff: Any) -> Variable:
 
 
 where = switch
+
+
+def grad_clip(x: Any, lower_bound: float, upper_bound: float) -> Variable:
+    """Identity in the forward pass; gradients flowing back through it are clipped
+    to ``[lower_bound, upper_bound]`` (Theano's ``theano.gradient.grad_clip``)."""
+    (v,) = _operands(x, floats=True)
+    return apply_op("grad_clip", [v], lo=float(lower_bound), hi=float(upper_bound))  # type: ignore[return-value]

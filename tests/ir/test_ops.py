@@ -471,6 +471,7 @@ case("pad_int", lambda x: T.pad(x, [2, (1, 0)]), lambda x: np.pad(x, [(2, 2), (1
 case("scan_rnn_reverse", lambda x, w: graphc.scan(lambda x_t, h: T.tanh(T.dot(x_t, w) + h), sequences=x,
                                                     outputs_info=[T.zeros((x.shape[1], 3))], go_backwards=True)[0],
      lambda x, w: _scan_rnn(x, w, reverse=True), sym(data("float32", 4, 2, 5) / 4, 0, 1), data("float32", 5, 3) / 4)
+case("grad_clip_identity", lambda x: T.grad_clip(x, -1.0, 1.0) * 2, lambda x: x * 2, sym(data("float32", 3, 4)))
 case("concat_axis1", lambda a, b: T.concatenate([a, b], axis=1), lambda a, b: np.concatenate([a, b], 1),
      data("float32", 3, 2), data("float32", 3, 4))
 case("concat_neg_axis_3", lambda a, b, c: T.concatenate([a, b, c], axis=-1),

@@ -143,3 +143,9 @@ def _floor_div(ctx: LoweringContext, n: LowerNode) -> list[str]:
     # b == 0: numpy gives a / b (inf or nan)
     plain = ctx.op("Div", a, b, name=n.name)
     return [ctx.op("Where", ctx.op("Equal", b, zero, name=n.name), plain, fl, name=n.name)]
+
+
+@lowering("grad_clip")
+def _grad_clip(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    # forward it is the identity; the clipping lives in the gradient rule
+    return ctx.node("Identity", n.inputs, name=n.name)

@@ -208,3 +208,20 @@ def _cast_value(values: list[Any], types: list[TensorType], dtype: str) -> Any:
 
 
 register_op("cast", infer=_cast_infer, eval=_cast_eval, arity=1, value=_cast_value, doc="convert to `dtype`")
+
+
+def _grad_clip_infer(types: list[TensorType], lo: float, hi: float) -> list[TensorType]:
+    (t,) = types
+    _check_dtype("grad_clip", t, FLOATS)
+    if not lo <= hi:
+        raise ValueError(f"grad_clip: need lo <= hi, got ({lo}, {hi})")
+    return [t]
+
+
+register_op(
+    "grad_clip",
+    infer=_grad_clip_infer,
+    eval=lambda xs, lo, hi: [xs[0]],
+    arity=1,
+    doc="identity forward; the gradient flowing back through it is clipped to [lo, hi]",
+)
