@@ -6,9 +6,12 @@
 
 __version__ = "0.1.0"
 
-from . import export, init, layers, nonlinearities, random, tensor, utils  # noqa: E402
+# ``import graphc as theanets`` gives theanets.Layer (the theanets base) and the models
+from . import export, init, layers, losses, nonlinearities, random, tensor, utils  # noqa: E402
 from .config import config  # noqa: E402
 from .ir.build import MissingInputError  # noqa: E402
+from .layers.theanets_base import ConfigurationError, Layer  # noqa: E402
+from .models import Autoencoder, Classifier, Network, Regressor  # noqa: E402
 from .runtime import Function, UnusedInputError, function  # noqa: E402
 from .tensor.scan import scan  # noqa: E402
 from .tensor.shared import SharedVariable, shared  # noqa: E402
@@ -30,4 +33,11 @@ __all__ = [
     "nonlinearities",
     "random",
     "utils",
+    "losses",
+    "ConfigurationError",
+    "Layer",
+    "Network",
+    "Regressor",
+    "Classifier",
+    "Autoencoder",
 ]

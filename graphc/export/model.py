@@ -229,6 +229,8 @@ def to_onnx(
     params: str = "initializers",
     name: str = "graphc",
     check: bool = True,
+    optimize: Any = None,
+    passes: Mapping[str, bool] | None = None,
 ) -> onnx.ModelProto:
     """Export symbolic expressions as an ONNX model.
 
@@ -250,6 +252,10 @@ def to_onnx(
         The ONNX graph name.
     check : bool
         Run ``onnx.checker.check_model(full_check=True)`` on the result.
+    optimize : {'O0', 'O1', 'O2'} or 0..2, optional
+        Optimization level (default ``GRAPHC_OPTIMIZE`` or ``'O1'``).
+    passes : dict, optional
+        Per-pass switches by name.
 
     Returns
     -------
@@ -269,6 +275,9 @@ def to_onnx(
     _check_opset(opset)
     outs = _normalize_outputs(outputs)
     graph = build_graph(outs, list(inputs) if inputs is not None else None, what="to_onnx")
+    from ..passes.manager import optimize as run_passes
+
+    run_passes(graph, optimize, passes)
     model, _ = graph_to_onnx(graph, opset=opset, params_as_inputs=params == "inputs", graph_name=name)
     if check:
         onnx.checker.check_model(model, full_check=True)

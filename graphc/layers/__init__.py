@@ -1,7 +1,19 @@
 """``graphc.layers``: Lasagne's layers (``lasagne.layers``) and the theanets catalog."""
 
+from . import theanets_activations
 from .base import Layer, MergeLayer
+from .conv import (
+    Conv1DLayer,
+    Conv2DLayer,
+    Conv3DLayer,
+    Deconv2DLayer,
+    Deconv3DLayer,
+    DilatedConv2DLayer,
+    TransposedConv2DLayer,
+    TransposedConv3DLayer,
+)
 from .dense import DenseLayer, NINLayer
+from .embedding import EmbeddingLayer
 from .helper import (
     count_params,
     get_all_layers,
@@ -13,8 +25,6 @@ from .helper import (
 )
 from .input import InputLayer
 from .merge import ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, autocrop, autocrop_array_shapes, concat
-from .shape import DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, SliceLayer, dimshuffle, flatten, pad, reshape
-from .embedding import EmbeddingLayer
 from .noise import DropoutLayer, GaussianNoiseLayer, dropout, dropout_channels, dropout_locations, spatial_dropout
 from .normalization import (
     BatchNormLayer,
@@ -24,7 +34,23 @@ from .normalization import (
     instance_norm,
     layer_norm,
 )
+from .pool import (
+    FeaturePoolLayer,
+    FeatureWTALayer,
+    GlobalPoolLayer,
+    MaxPool1DLayer,
+    MaxPool2DLayer,
+    MaxPool3DLayer,
+    Pool1DLayer,
+    Pool2DLayer,
+    Pool3DLayer,
+    SpatialPyramidPoolingLayer,
+    Upscale1DLayer,
+    Upscale2DLayer,
+    Upscale3DLayer,
+)
 from .recurrent import CustomRecurrentLayer, Gate, GRULayer, LSTMLayer, RecurrentLayer
+from .shape import DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, SliceLayer, dimshuffle, flatten, pad, reshape
 from .special import (
     BiasLayer,
     ExpressionLayer,
@@ -36,3 +62,9 @@ from .special import (
     rrelu,
     standardize,
 )
+
+# the theanets catalog; its base is TheanetsLayer here (Layer stays Lasagne's) and graphc.Layer at the top
+from .theanets_base import ConfigurationError
+from .theanets_base import Layer as TheanetsLayer
+from .theanets_conv import Conv1, Conv2, Pool1, Pool2
+from .theanets_feedforward import Classifier, Concatenate, Feedforward, Flatten, Input, Product, Reshape, Tied

@@ -11,7 +11,8 @@ training issue uses it) and ``gradient_steps`` truncates backpropagation.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -20,6 +20,7 @@ from ..export.model import DEFAULT_OPSET, graph_to_onnx
 from ..ir.build import build_graph, collect_leaves, leaf_kind
 from ..ir.graph import Graph
 from ..ir.types import Dim, format_shape
+from ..passes.manager import optimize as run_passes
 from ..tensor.basic import as_tensor_variable
 from ..tensor.elemwise import cast
 from ..tensor.shared import SharedVariable
@@ -173,6 +174,8 @@ class Function:
         on_unused_input: str = "raise",
         opset: int = DEFAULT_OPSET,
         no_default_updates: Any = False,
+        optimize: Any = None,
+        passes: Mapping[str, bool] | None = None,
     ) -> None:
         self.name = name or "graphc.function"
         if on_unused_input not in ("raise", "warn", "ignore"):
@@ -188,6 +191,7 @@ class Function:
         named += [(new, f"update{i}") for i, (_, new) in enumerate(self._updates)]
         self.graph: Graph = build_graph(named, list(inputs), what=self.name, replace=givens)
         self._check_unused(inputs, [v for v, _ in named], on_unused_input, givens)
+        self.pass_report = run_passes(self.graph, optimize, passes)
         self.onnx_model, names = graph_to_onnx(self.graph, opset=opset, params_as_inputs=True, graph_name=self.name)
         self._session, self.device = make_session(self.onnx_model.SerializeToString(), device)
         shown = {vi.name: _shape_text(vi) for vi in self.onnx_model.graph.input}
@@ -366,6 +370,8 @@ def function(
     on_unused_input: str = "raise",
     allow_input_downcast: bool | None = None,
     mode: Any = None,
+    optimize: Any = None,
+    passes: Mapping[str, bool] | None = None,
     **kwargs: Any,
 ) -> Function:
     """Compile a function from symbolic inputs to outputs (Theano's ``theano.function``).
@@ -393,6 +399,11 @@ def function(
         Skip the ``default_update`` of all (True) or of the listed shared
         variables; by default every shared variable the computation reads
         that has a ``default_update`` and no explicit update gets it.
+    optimize : {'O0', 'O1', 'O2'} or 0..2, optional
+        Optimization level (default ``GRAPHC_OPTIMIZE`` or ``'O1'``); see
+        :mod:`graphc.passes.manager`.
+    passes : dict, optional
+        Per-pass switches by name, e.g. ``{'cse': False}``.
     allow_input_downcast, mode
         Accepted for Theano compatibility.  Inputs are always cast to the
         expected dtype when the cast keeps their kind (float64 -> float32,
@@ -432,5 +443,7 @@ def function(
         device=device,
         on_unused_input=on_unused_input,
         no_default_updates=kwargs.get("no_default_updates", False),
+        optimize=optimize,
+        passes=passes,
     )
 

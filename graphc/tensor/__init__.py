@@ -5,7 +5,7 @@ Variables are built with :func:`scalar`, :func:`vector`, :func:`matrix`,
 and the functions here, and compiled with :func:`graphc.function`.
 """
 
-from . import nnet, shared_randomstreams
+from . import nnet, shared_randomstreams, signal
 from .basic import (
     as_tensor,
     as_tensor_variable,
@@ -90,6 +90,7 @@ from .linalg import dot, matmul, outer, tensordot
 from .nnet import log_softmax, softmax
 from .random import MRG_RandomStreams, RandomStreams
 from .reduction import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
+from .scan import scan
 from .shape import (
     alloc,
     arange,
@@ -112,7 +113,6 @@ from .shape import (
     zeros,
     zeros_like,
 )
-from .scan import scan
 from .shared import SharedVariable, shared
 from .variable import Apply, TensorConstant, Variable
 

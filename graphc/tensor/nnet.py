@@ -117,3 +117,9 @@ def categorical_crossentropy(coding_dist: Any, true_dist: Any) -> Variable:
 relu = relu
 softplus = softplus
 tanh = tanh
+
+
+# convolutions live in their own module; Theano reaches them as T.nnet.conv2d etc.
+from .conv import conv1d, conv2d, conv2d_transpose, conv3d, conv3d_transpose  # noqa: E402
+
+__all__ += ["conv1d", "conv2d", "conv3d", "conv2d_transpose", "conv3d_transpose"]

@@ -542,6 +542,54 @@ case("cast_float32_to_uint8", lambda a: T.cast(a, "uint8"), lambda a: np.trunc(a
 case("cast_int16_to_int8", lambda a: T.cast(a, "int8"), lambda a: a.astype(np.int8), data("int16", 3, 5, lo=-100, hi=100))
 
 
+# -- convolution and pooling (more in test_conv_ops.py) ------------------------------------------
+def _correlate(x: np.ndarray, w: np.ndarray, s: tuple[int, ...], pads: tuple[int, ...]) -> np.ndarray:
+    """Cross-correlation of (B, C, *S) by (F, C, *K), one output element at a time."""
+    n = x.ndim - 2
+    xp = np.pad(f64(x), [(0, 0), (0, 0)] + [(pads[i], pads[n + i]) for i in range(n)])
+    out = [(xp.shape[2 + i] - w.shape[2 + i]) // s[i] + 1 for i in range(n)]
+    y = np.zeros(x.shape[:1] + w.shape[:1] + tuple(out))
+    for o in np.ndindex(*out):
+        win = xp[(Ellipsis,) + tuple(slice(o[i] * s[i], o[i] * s[i] + w.shape[2 + i]) for i in range(n))]
+        y[(Ellipsis,) + o] = win.reshape(len(x), -1) @ f64(w).reshape(len(w), -1).T
+    return y
+
+
+def _pool(x: np.ndarray, k: tuple[int, ...], s: tuple[int, ...], mode: str) -> np.ndarray:
+    """Whole windows only (no padding): max or mean, one output element at a time."""
+    n = x.ndim - 2
+    out = [(x.shape[2 + i] - k[i]) // s[i] + 1 for i in range(n)]
+    y = np.zeros(x.shape[:2] + tuple(out))
+    for o in np.ndindex(*out):
+        win = f64(x)[(Ellipsis,) + tuple(slice(o[i] * s[i], o[i] * s[i] + k[i]) for i in range(n))]
+        y[(Ellipsis,) + o] = win.max(axis=tuple(range(2, x.ndim))) if mode == "max" else win.mean(axis=tuple(range(2, x.ndim)))
+    return y
+
+
+_IMG = data("float32", 2, 3, 5, 7)
+_KER = data("float32", 4, 3, 3, 2)
+case("conv2d_flip_stride", lambda x, w: T.nnet.conv2d(x, w, subsample=(2, 1)),
+     lambda x, w: _correlate(x, w[:, :, ::-1, ::-1], (2, 1), (0,) * 4), sym(_IMG), _KER, tol=(1e-5, 1e-5))
+case("conv2d_full_f64_sym", lambda x, w: T.nnet.conv2d(x, w, border_mode="full", filter_flip=False),
+     lambda x, w: _correlate(x, w, (1, 1), (2, 1, 2, 1)), sym(data("float64", 2, 3, 5, 7), 0, 2, 3),
+     data("float64", 4, 3, 3, 2))
+case("conv1d_pad", lambda x, w: T.nnet.conv1d(x, w, border_mode=(1,), filter_flip=False),
+     lambda x, w: _correlate(x, w, (1,), (1, 1)), sym(data("float32", 2, 3, 6)), data("float32", 2, 3, 2),
+     tol=(1e-5, 1e-5))
+case("conv3d_valid", lambda x, w: T.nnet.conv3d(x, w, filter_flip=False),
+     lambda x, w: _correlate(x, w, (1, 1, 1), (0,) * 6), data("float32", 1, 2, 3, 4, 5), data("float32", 2, 2, 2, 3, 2),
+     tol=(1e-5, 1e-5))
+# a transposed convolution of a 1x1 input scatters the kernel: y = x * w
+case("conv2d_transpose_1x1", lambda x, w: T.nnet.conv2d_transpose(x, w, output_shape=(None, 2, 3, 2),
+                                                                filter_flip=False),
+     lambda x, w: np.einsum("bc,cfhw->bfhw", f64(x[:, :, 0, 0]), f64(w)), sym(data("float32", 3, 4, 1, 1)),
+     data("float32", 4, 2, 3, 2), tol=(1e-5, 1e-5))
+case("max_pool_2d", lambda x: T.signal.pool.pool_2d(x, (2, 3), ignore_border=True, stride=(1, 2)),
+     lambda x: _pool(x, (2, 3), (1, 2), "max"), sym(_IMG))
+case("avg_pool_2d_f64", lambda x: T.signal.pool.pool_2d(x, (3, 2), ignore_border=True, mode="average_exc_pad"),
+     lambda x: _pool(x, (3, 2), (3, 2), "mean"), sym(data("float64", 2, 3, 7, 5), 0, 2))
+
+
 # -- the checks ---------------------------------------------------------------------
 def _dim_value(d: Dim, env: dict[str, int]) -> int | None:
     """The size a product-of-input-dims name stands for, or None when not derived from inputs."""
@@ -614,7 +662,7 @@ def test_op(c: Case) -> None:
 
     feeds = {f"x{k}": v for k, v in enumerate(values)}
     for opset in c.opsets:
-        model = to_onnx({"y": out}, xs, opset=opset)
+        model = to_onnx({"y": out}, xs, opset=opset, optimize="O0")  # the lowerings themselves, unfolded
         (got,) = ort_session(model).run(None, feeds)
         assert_matches(got, expected, out.dtype, c.tol, f"onnxruntime, opset {opset}")
         if c.no_reference:
@@ -677,7 +725,7 @@ def test_random(rc: RandomCase) -> None:
     second = evaluate(graph, dict(zip(graph.inputs, values)))[0]
     assert not np.array_equal(first, second), "numpy eval: a second run repeats the samples"
 
-    model = to_onnx({"y": out}, xs)
+    model = to_onnx({"y": out}, xs, optimize="O0")
     feeds = {f"x{k}": v for k, v in enumerate(values)}
     sess = ort_session(model)
     (a,) = sess.run(None, feeds)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from onnx import helper
 
 from ...ir.types import TensorType
-from ..context import LowerNode, LoweringContext, lowering, onnx_dtype
+from ..context import LoweringContext, LowerNode, lowering, onnx_dtype
 
 
 def _any_shape(name: str, t: TensorType) -> object:

@@ -1,4 +1,3 @@
 """The standard ops; importing this package registers them all."""
 
-from . import elemwise, index, linalg, nn, random, reduce, shape  # noqa: F401
-from . import scan  # noqa: F401  (loops)
+from . import conv, elemwise, index, linalg, nn, pool, random, reduce, scan, shape  # noqa: F401

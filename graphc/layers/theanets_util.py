@@ -1,0 +1,136 @@
+"""Helpers of the theanets layers: initial values (theanets' ``util.random_matrix``) and
+the inputs dict handed to :meth:`graphc.layers.TheanetsLayer.transform`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..config import config
+from ..tensor.variable import Variable
+
+__all__ = ["LayerInputs", "random_matrix", "random_vector"]
+
+
+def random_matrix(
+    rows: int,
+    cols: int,
+    mean: float = 0.0,
+    std: float = 1.0,
+    sparsity: float = 0.0,
+    radius: float = 0.0,
+    diagonal: float = 0.0,
+    rng: np.random.RandomState | None = None,
+) -> np.ndarray:
+    """A ``(rows, cols)`` matrix of ``N(mean, std)`` values, as theanets initializes weights.
+
+    Parameters
+    ----------
+    rows, cols : int
+    mean, std : float
+    sparsity : float in [0, 1)
+        Fraction of entries set to zero (the leading square diagonal is kept).
+    radius : float
+        When positive, rescale so that the largest singular value is ``radius``.
+    diagonal : float
+        When nonzero, return zeros with this value on the diagonal instead.
+    rng : numpy.random.RandomState, optional
+
+    Returns
+    -------
+    numpy.ndarray of ``config.floatX``
+    """
+    rng = rng if rng is not None else np.random.RandomState()
+    arr = mean + std * rng.randn(rows, cols)
+    if 1 > sparsity > 0:
+        k = min(rows, cols)
+        mask = rng.binomial(n=1, p=1 - sparsity, size=(rows, cols)).astype(bool)
+        mask[:k, :k] |= np.eye(k, dtype=bool)
+        arr *= mask
+    if radius > 0:
+        u, s, vt = np.linalg.svd(arr, full_matrices=False)
+        arr = (u * (radius * s / abs(s[0]))) @ vt
+    if diagonal != 0:
+        arr = diagonal * np.eye(max(rows, cols))[:rows, :cols]
+    return arr.astype(config.floatX)
+
+
+def random_vector(size: int, mean: float = 0.0, std: float = 1.0, rng: np.random.RandomState | None = None) -> np.ndarray:
+    """A vector of ``N(mean, std)`` values, as theanets initializes biases."""
+    rng = rng if rng is not None else np.random.RandomState()
+    return (mean + std * rng.randn(size)).astype(config.floatX)
+
+
+class LayerInputs(dict):  # type: ignore[type-arg]
+    """The inputs handed to :meth:`Layer.transform`: a dict of ``'<layer>:<output>'`` -> expression.
+
+    For a layer with one input it also behaves as that input's expression:
+    ``TT.dot(inputs, w)``, ``inputs + 1``, ``inputs.shape`` and ``inputs[:, 0]``
+    all work on it, as the theanets documentation's custom layer example expects.
+    """
+
+    __array_priority__ = 2000
+
+    def __init__(self, values: Mapping[str, Any], primary: str | None = None, owner: str = "layer") -> None:
+        super().__init__(values)
+        self._primary = primary
+        self._owner = owner
+
+    def __graphc_variable__(self) -> Variable:
+        if self._primary is None or self._primary not in self:
+            raise TypeError(
+                f"layer {self._owner!r} has several inputs; index the inputs dict by name "
+                f"({', '.join(sorted(self))}) instead of using it as one expression"
+            )
+        return dict.__getitem__(self, self._primary)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return dict.__getitem__(self, key)
+        return self.__graphc_variable__()[key]
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return getattr(self.__graphc_variable__(), attr)
+
+    def _v(self) -> Variable:
+        return self.__graphc_variable__()
+
+    def __add__(self, o: Any) -> Variable:
+        return self._v() + o
+
+    def __radd__(self, o: Any) -> Variable:
+        return o + self._v()
+
+    def __sub__(self, o: Any) -> Variable:
+        return self._v() - o
+
+    def __rsub__(self, o: Any) -> Variable:
+        return o - self._v()
+
+    def __mul__(self, o: Any) -> Variable:
+        return self._v() * o
+
+    def __rmul__(self, o: Any) -> Variable:
+        return o * self._v()
+
+    def __truediv__(self, o: Any) -> Variable:
+        return self._v() / o
+
+    def __rtruediv__(self, o: Any) -> Variable:
+        return o / self._v()
+
+    def __pow__(self, o: Any) -> Variable:
+        return self._v() ** o
+
+    def __neg__(self) -> Variable:
+        return -self._v()
+
+    def __abs__(self) -> Variable:
+        return abs(self._v())
+
+    def __matmul__(self, o: Any) -> Variable:
+        return self._v() @ o

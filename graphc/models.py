@@ -1,0 +1,465 @@
+"""theanets models: :class:`Network`, :class:`Regressor`, :class:`Classifier`, :class:`Autoencoder`.
+
+A model is a list of theanets layers built from compact specs (see
+:meth:`Network.add_layer`), bound in order, and connected into one dict of
+named outputs (``'hid1:out'``, ``'out:pre'``...).  Forward functions are
+compiled with :func:`graphc.function` on first use and cached.  Models save to
+a safe ``.npz`` (parameter arrays plus a JSON description; no pickle) and
+export to ONNX with a dynamic batch size.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import onnx
+
+from . import losses as _losses
+from .export.model import DEFAULT_OPSET
+from .layers.theanets_base import ConfigurationError, Layer
+from .layers.theanets_feedforward import Input, Tied
+from .layers.theanets_spec import find_partner, parse_spec, unknown_form
+from .runtime import function
+from .tensor.shared import SharedVariable
+from .tensor.variable import Variable
+
+__all__ = ["Network", "Regressor", "Classifier", "Autoencoder", "ConfigurationError"]
+
+
+class Network:
+    """A theanets computation graph of layers (``theanets.Network``).
+
+    Parameters
+    ----------
+    layers : sequence
+        Layer specs, first the input: a :class:`~graphc.layers.TheanetsLayer`
+        instance; an int (size); a tuple of ints (a shape, the last entry
+        being the size); a mixed tuple, where a registered layer name is the
+        form, another string the activation and an int the size
+        (``(3, 'nobias', 'linear')``); a dict with ``form`` and keyword
+        arguments; or a registered form name.
+    loss : str, dict or Loss
+        ``'mse'`` (default), ``'mae'``, ``'xe'``.
+    weighted : bool
+        Whether the loss takes a ``weights`` array.
+    rng : int or numpy.random.RandomState
+        Seed (or generator) for the layers' initial values; default 13.  One
+        generator serves all the layers built from specs, in order, so two
+        layers of one shape start from different values (theanets reseeds each
+        layer with the same int, which makes them start identical).
+
+    Attributes
+    ----------
+    layers : list of Layer
+    losses : list of Loss
+
+    Raises
+    ------
+    ConfigurationError
+        For an unknown form, a bad input reference, a tied layer without a
+        partner, or sizes that do not fit, naming the layer.
+    """
+
+    DEFAULT_OUTPUT_ACTIVATION: ClassVar[str] = "linear"
+    DEFAULT_LOSS: ClassVar[str] = "mse"
+    INPUT_NDIM: ClassVar[int] = 2
+
+    def __init__(self, layers: Sequence[Any] = (), loss: Any = None, weighted: bool = False, rng: Any = 13) -> None:
+        self._graphs: dict[Any, dict[str, Variable]] = {}
+        self._functions: dict[Any, Any] = {}
+        self._rng = rng
+        # one generator for all layers: same-shaped layers get different initial values
+        # (theanets seeds every layer with the same int, so they start identical)
+        self._layer_rng = np.random.RandomState(int(rng)) if isinstance(rng, (int, np.integer)) else rng
+        if isinstance(layers, (int, str, dict, Layer)):
+            raise ConfigurationError(f"layers must be a sequence of layer specs, got {layers!r}")
+        specs = list(layers)
+        self.layers: list[Layer] = []
+        for i, spec in enumerate(specs):
+            self.add_layer(layer=spec, is_output=i == len(specs) - 1)
+        self.losses: list[_losses.Loss] = []
+        if self.layers:
+            self.set_loss(loss or self.DEFAULT_LOSS, weighted=weighted)
+
+    # -- building ---------------------------------------------------------------
+    def add_layer(self, layer: Any = None, is_output: bool = False, **kwargs: Any) -> None:
+        """Add a layer from a spec (see the class docstring) and bind it to the layers before it.
+
+        Parameters
+        ----------
+        layer : Layer, int, tuple, dict or str
+        is_output : bool
+            The output layer defaults to the name ``'out'`` and the activation
+            :attr:`DEFAULT_OUTPUT_ACTIVATION`.
+        **kwargs
+            Defaults for the layer's arguments.
+        """
+        if isinstance(layer, Layer):
+            if not layer.inputs and not isinstance(layer, Input) and self.layers:
+                layer.inputs = (self.layers[-1].output_name,)
+            self._append(layer)
+            return
+        default_form = kwargs.pop("form", "ff" if self.layers else "input")
+        form, parsed = parse_spec(layer, len(self.layers), default_form)
+        kwargs.update(parsed)
+        default = "in" if form == "input" else "out" if is_output else f"hid{len(self.layers)}"
+        kwargs.setdefault("name", default)
+        if not Layer.is_registered(form):
+            raise unknown_form(f"layer {kwargs['name']!r}", form)
+        if form == "input":
+            if "shape" not in kwargs:
+                kwargs.setdefault("ndim", self.INPUT_NDIM)
+        else:
+            if not self.layers:
+                raise ConfigurationError(f"layer {kwargs['name']!r}: the first layer of a network must be an input")
+            kwargs.setdefault("inputs", self.layers[-1].output_name)
+            kwargs.setdefault("rng", self._layer_rng)
+            kwargs.setdefault("activation", self.DEFAULT_OUTPUT_ACTIVATION if is_output else "relu")
+        if issubclass(Layer._registry[form], Tied) and "partner" not in kwargs:
+            kwargs["partner"] = find_partner(self.layers, kwargs["name"])
+        self._append(Layer.build(form, **kwargs))
+
+    def _append(self, layer: Layer) -> None:
+        if any(lyr.name == layer.name for lyr in self.layers):
+            raise ConfigurationError(f"layer {layer.name!r}: the network already has a layer of that name")
+        layer.bind(self.layers)
+        self.layers.append(layer)
+        self._graphs.clear()
+        self._functions.clear()
+
+    # -- losses ------------------------------------------------------------------
+    def _loss_target(self, cls: type[_losses.Loss]) -> Any:
+        ndim = len(self.layers[-1].output_shape) + 1
+        return ndim - 1 if issubclass(cls, _losses.CrossEntropy) else ndim
+
+    def add_loss(self, loss: Any = None, **kwargs: Any) -> None:
+        """Add a loss: a :class:`~graphc.losses.Loss`, a name, or a dict with ``form``."""
+        if isinstance(loss, _losses.Loss):
+            self.losses.append(loss)
+            return
+        kw: dict[str, Any] = dict(kwargs)
+        form = loss or self.DEFAULT_LOSS
+        if isinstance(loss, Mapping):
+            kw.update({k: v for k, v in loss.items() if k != "form"})
+            form = loss.get("form", self.DEFAULT_LOSS)
+        form = kw.pop("form", form)
+        if not isinstance(form, str) or form.lower() not in _losses.Loss._registry:
+            raise ValueError(f"unknown loss {form!r}; known losses: {', '.join(sorted(_losses.Loss._registry))}")
+        cls = _losses.Loss._registry[form.lower()]
+        kw.setdefault("output_name", self.layers[-1].output_name)
+        kw.setdefault("target", self._loss_target(cls))
+        self.losses.append(cls(**kw))
+
+    def set_loss(self, *args: Any, **kwargs: Any) -> None:
+        """Replace the losses by one (arguments as :meth:`add_loss`)."""
+        self.losses = []
+        self.add_loss(*args, **kwargs)
+
+    def loss(self, **kwargs: Any) -> Variable:
+        """The symbolic training loss: the weighted sum of :attr:`losses` (regularizers come with training)."""
+        _no_regularizers(kwargs)
+        outputs = self.build_graph()
+        total: Any = None
+        for loss in self.losses:
+            term = loss(outputs) if loss.weight == 1 else loss.weight * loss(outputs)
+            total = term if total is None else total + term
+        return total
+
+    def monitors(self, **kwargs: Any) -> list[tuple[str, Variable]]:
+        """Named expressions to watch in training: ``err`` (the first loss)."""
+        _no_regularizers(kwargs)
+        return [("err", self.losses[0](self.build_graph()))]
+
+    def updates(self, **kwargs: Any) -> list[Any]:
+        """Updates the graph needs besides training (none for these layers)."""
+        _no_regularizers(kwargs)
+        self.build_graph()
+        return [u for layer in self.layers for u in layer.updates]
+
+    # -- graph -------------------------------------------------------------------
+    @property
+    def inputs(self) -> list[Variable]:
+        """The input placeholders, one per :class:`Input` layer."""
+        return [lyr.input for lyr in self.layers if isinstance(lyr, Input)]
+
+    @property
+    def variables(self) -> list[Variable]:
+        """The placeholders a loss computation needs: inputs, then targets and weights."""
+        result = list(self.inputs)
+        for loss in self.losses:
+            result.extend(v for v in loss.variables if all(v is not r for r in result))
+        return result
+
+    @property
+    def params(self) -> list[SharedVariable]:
+        """All parameters, in layer order, each once."""
+        out: list[SharedVariable] = []
+        for layer in self.layers:
+            out.extend(p for p in layer.params if all(p is not q for q in out))
+        return out
+
+    @property
+    def num_params(self) -> int:
+        """Total number of parameter values."""
+        return int(sum(int(np.prod(p.type.shape)) for p in self.params))
+
+    def find(self, which: Any, param: Any) -> SharedVariable:
+        """A parameter of a layer: ``find('hid1', 'w')`` or ``find(1, 0)``.
+
+        Raises
+        ------
+        KeyError
+            If there is no such layer or parameter.
+        """
+        for i, layer in enumerate(self.layers):
+            if (isinstance(which, (int, np.integer)) and which == i) or which == layer.name:
+                return layer.find(param)
+        raise KeyError(f"no layer {which!r}; layers are {[lyr.name for lyr in self.layers]}")
+
+    def build_graph(self, **kwargs: Any) -> dict[str, Variable]:
+        """Connect the layers: a dict of every output, ``'<layer>:<output>'`` -> expression."""
+        _no_regularizers(kwargs)
+        if "default" not in self._graphs:
+            outputs: dict[str, Variable] = {}
+            for layer in self.layers:
+                outputs.update(layer.connect(outputs))
+            self._graphs["default"] = outputs
+        return self._graphs["default"]
+
+    def _output_key(self, name: Any) -> str:
+        outputs = self.build_graph()
+        if isinstance(name, Layer):
+            name = name.output_name
+        if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
+            name = self.layers[int(name)].output_name
+        if isinstance(name, str) and name not in outputs and f"{name}:out" in outputs:
+            name = f"{name}:out"
+        if name not in outputs:
+            raise KeyError(f"the network has no output {name!r}; outputs are {sorted(outputs)}")
+        return name
+
+    # -- compiled functions ------------------------------------------------------
+    def _compiled(self, names: tuple[str, ...]) -> Any:
+        key = ("outputs", names)
+        if key not in self._functions:
+            outputs = self.build_graph()
+            self._functions[key] = function(
+                self.inputs, [outputs[n] for n in names], on_unused_input="ignore", name=f"{type(self).__name__}.forward"
+            )
+        return self._functions[key]
+
+    def _arrays(self, x: Any) -> list[Any]:
+        inputs = self.inputs
+        if len(inputs) == 1:
+            return [x]
+        if isinstance(x, Mapping):
+            return [x[v.name] for v in inputs]
+        if isinstance(x, (list, tuple)) and len(x) == len(inputs):
+            return list(x)
+        raise ValueError(f"this network has {len(inputs)} inputs {[v.name for v in inputs]}; pass a list or a dict of arrays")
+
+    def feed_forward(self, x: Any, **kwargs: Any) -> dict[str, np.ndarray]:
+        """Every output of the graph for input data ``x`` (a dict by ``'<layer>:<output>'``)."""
+        _no_regularizers(kwargs)
+        names = tuple(self.build_graph())
+        return dict(zip(names, self._compiled(names)(*self._arrays(x))))
+
+    def predict(self, x: Any, **kwargs: Any) -> np.ndarray:
+        """The network output (the last layer's ``out``) for input data ``x``."""
+        _no_regularizers(kwargs)
+        name = self.layers[-1].output_name
+        return self._compiled((name,))(*self._arrays(x))[0]
+
+    def score(self, x: Any, y: Any, w: Any = None, **kwargs: Any) -> float:
+        """R^2 of the predictions: ``1 - sum(w u^2) / sum(w v^2)``, ``u = y - predict(x)``, ``v = y - mean(y)``."""
+        y = np.asarray(y)
+        u = y - self.predict(x, **kwargs)
+        v = y - y.mean()
+        w = np.ones_like(u) if w is None else np.asarray(w)
+        return float(1 - (w * u * u).sum() / (w * v * v).sum())
+
+    # -- persistence and export --------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model to ``path`` (an ``.npz``: parameter arrays and a JSON description; no pickle).
+
+        The write is atomic: ``path`` holds the old or the new model, never half of one.
+
+        Raises
+        ------
+        TypeError
+            If a layer option cannot be written as JSON (naming the layer).
+        """
+        from ._model_io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Network:
+        """Read a model written by :meth:`save`.
+
+        Custom layer classes must be defined (registered) before loading.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a graphc model, or a parameter array has the
+            wrong shape (naming the layer).
+        ConfigurationError
+            If a layer form is not registered.
+        """
+        from ._model_io import load_model
+
+        return load_model(cls, path)
+
+    def to_onnx(self, outputs: Any = None, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
+        """The model as ONNX (parameters as initializers, dynamic batch size).
+
+        Parameters
+        ----------
+        outputs : str, sequence of str or 'all', optional
+            Output names (``'hid1:out'``, or a layer name); default the network output.
+        opset : int
+
+        Returns
+        -------
+        onnx.ModelProto
+            Inputs named after the input layers, outputs ``'<layer>:<output>'``.
+        """
+        from .export.model import to_onnx
+
+        graph = self.build_graph()
+        if outputs is None:
+            names = [self.layers[-1].output_name]
+        elif outputs == "all":
+            names = list(graph)
+        else:
+            names = [self._output_key(o) for o in ([outputs] if isinstance(outputs, str) else outputs)]
+        return to_onnx({n: graph[n] for n in names}, self.inputs, opset=opset, name=type(self).__name__)
+
+    def export(self, path: str | os.PathLike[str], outputs: Any = None, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
+        """Write :meth:`to_onnx`'s model to ``path`` (atomically) and return it."""
+        from .export.io import save
+
+        model = self.to_onnx(outputs, opset=opset)
+        save(model, path)
+        return model
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {' -> '.join(f'{lyr.name}({lyr.size})' for lyr in self.layers)}>"
+
+
+def _no_regularizers(kwargs: Mapping[str, Any]) -> None:
+    if kwargs:
+        raise NotImplementedError(
+            f"regularizer/noise options {sorted(kwargs)} are not supported yet (they come with training)"
+        )
+
+
+class Regressor(Network):
+    """A network mapping inputs to real-valued targets; loss ``mse``, linear output."""
+
+
+class Classifier(Network):
+    """A network whose output is a softmax over classes; loss ``xe`` with integer targets."""
+
+    DEFAULT_OUTPUT_ACTIVATION = "softmax"
+    DEFAULT_LOSS = "xe"
+
+    def monitors(self, **kwargs: Any) -> list[tuple[str, Variable]]:
+        """``err`` and, for a cross-entropy loss, ``acc`` (accuracy)."""
+        result = super().monitors(**kwargs)
+        loss = self.losses[0]
+        if isinstance(loss, _losses.CrossEntropy):
+            result.append(("acc", loss.accuracy(self.build_graph())))
+        return result
+
+    def predict_proba(self, x: Any, **kwargs: Any) -> np.ndarray:
+        """Class probabilities (the output layer's ``out``)."""
+        return super().predict(x, **kwargs)
+
+    def predict(self, x: Any, **kwargs: Any) -> np.ndarray:
+        """The most probable class of each example (int64)."""
+        return np.argmax(self.predict_proba(x, **kwargs), axis=-1)
+
+    def predict_logit(self, x: Any, **kwargs: Any) -> np.ndarray:
+        """The output layer's values before the softmax (its ``pre`` output)."""
+        _no_regularizers(kwargs)
+        name = self.layers[-1].full_name("pre")
+        if name not in self.build_graph():
+            raise KeyError(f"output layer {self.layers[-1].name!r} has no 'pre' output")
+        return self._compiled((name,))(*self._arrays(x))[0]
+
+    def score(self, x: Any, y: Any, w: Any = None, **kwargs: Any) -> float:
+        """Accuracy: the (weighted) fraction of examples whose predicted class is ``y``."""
+        correct = (self.predict(x, **kwargs) == np.asarray(y)).astype(np.float64)
+        if w is None:
+            return float(correct.mean())
+        w = np.asarray(w, dtype=np.float64)
+        return float((w * correct).sum() / w.sum())
+
+
+class Autoencoder(Network):
+    """A network trained to reproduce its input; the loss target is the input itself."""
+
+    def _loss_target(self, cls: type[_losses.Loss]) -> Any:
+        if issubclass(cls, _losses.CrossEntropy) or len(self.inputs) != 1:
+            return super()._loss_target(cls)
+        return self.inputs[0]
+
+    def score(self, x: Any, y: Any = None, w: Any = None, **kwargs: Any) -> float:
+        """R^2 of the reconstruction of ``x`` (or of ``y`` when given)."""
+        return super().score(x, x if y is None else y, w, **kwargs)
+
+    def _find_output(self, layer: Any) -> str:
+        if layer is None:
+            layer = len(self.layers) // 2
+        return self._output_key(layer)
+
+    def encode(self, x: Any, layer: Any = None, sample: bool = False, **kwargs: Any) -> np.ndarray:
+        """The output of ``layer`` (default the middle layer) for ``x``.
+
+        Parameters
+        ----------
+        x : ndarray
+        layer : int, str or Layer, optional
+            A layer (index, name or instance) or an output name ``'hid1:pre'``.
+        sample : bool
+            Return a binary sample with these probabilities instead.
+        """
+        _no_regularizers(kwargs)
+        enc = self._compiled((self._find_output(layer),))(*self._arrays(x))[0]
+        if sample:
+            return np.random.binomial(n=1, p=np.clip(enc, 0, 1)).astype(np.uint8)
+        return enc
+
+    def decode(self, z: Any, layer: Any = None, **kwargs: Any) -> np.ndarray:
+        """The network output computed from ``z`` given as the output of ``layer`` (default the middle layer).
+
+        Raises
+        ------
+        ConfigurationError
+            If a later layer needs another output of the layers before ``layer``.
+        """
+        _no_regularizers(kwargs)
+        key = self._find_output(layer)
+        fkey = ("decode", key)
+        if fkey not in self._functions:
+            from . import tensor as T
+
+            src = self.build_graph()[key]
+            inner = tuple(d if isinstance(d, int) else None for d in src.type.shape[1:])
+            zvar = T.tensor(src.dtype, shape=(None,) + inner, name="code")
+            owner = key.split(":", 1)[0]
+            index = next(i for i, lyr in enumerate(self.layers) if lyr.name == owner)
+            outputs: dict[str, Variable] = {key: zvar}
+            for lyr in self.layers[index + 1 :]:
+                try:
+                    outputs.update(lyr.connect(outputs))
+                except ConfigurationError as exc:
+                    raise ConfigurationError(f"cannot decode from {key!r}: {exc}") from None
+            out = outputs[self.layers[-1].output_name]
+            self._functions[fkey] = function([zvar], out, name=f"{type(self).__name__}.decode")
+        return self._functions[fkey](z)

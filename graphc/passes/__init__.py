@@ -1,0 +1,26 @@
+"""``graphc.passes``: graph rewrites, one file per pass, run by :class:`PassManager`."""
+
+from .base import Pass
+from .canonicalize import CANONICALIZE, canonicalize
+from .constant_folding import CONSTANT_FOLDING, constant_folding
+from .cse import CSE, cse
+from .dce import DCE, dce
+from .manager import LEVELS, PHASES, PassManager, PassReport, optimize, resolve_level
+
+__all__ = [
+    "Pass",
+    "PassManager",
+    "PassReport",
+    "PHASES",
+    "LEVELS",
+    "optimize",
+    "resolve_level",
+    "canonicalize",
+    "cse",
+    "constant_folding",
+    "dce",
+    "CANONICALIZE",
+    "CSE",
+    "CONSTANT_FOLDING",
+    "DCE",
+]
