@@ -27,31 +27,6 @@ __all__ = [
 ]
 
 
-class _AliasedShared(SharedVariable):
-    """A second variable on the storage of a shared variable (Theano's ``clone(share_inputs=False)``).
-
-    Batch normalization puts the ``default_update`` of its running averages on
-    such an alias, made afresh by each training-mode ``get_output``: only
-    functions compiled from that expression update the averages.  Were the
-    update on the parameter itself, a function computing deterministic
-    outputs (which reads the parameter) would update the averages too.
-    """
-
-    def __init__(self, base: SharedVariable) -> None:
-        Variable.__init__(self, base.type, name=base.name)
-        self._base = base
-        self._lock = base._lock
-        self.default_update = None
-
-    @property  # type: ignore[override]
-    def _value(self) -> Any:
-        return self._base._value
-
-    @_value.setter
-    def _value(self, value: Any) -> None:
-        self._base._value = value
-
-
 def _float(layer: Any, value: Any, what: str, low: float, high: float | None = None) -> Any:
     if isinstance(value, Variable):
         return value
@@ -156,7 +131,7 @@ class BatchNormLayer(Layer):
             for param, batch_stat in ((self.mean, input_mean), (self.inv_std, input_inv_std)):
                 if not isinstance(param, SharedVariable):
                     continue  # an expression given as the average has nothing to update
-                running = _AliasedShared(param)
+                running = param.alias()
                 running.default_update = (1 - self.alpha) * running + self.alpha * batch_stat
                 # the alias joins the graph without changing its values, so compiled functions collect its update
                 if param is self.mean:

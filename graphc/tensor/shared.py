@@ -64,6 +64,17 @@ class SharedVariable(Variable):
         with self._lock:
             self._value = arr
 
+    def alias(self) -> SharedVariable:
+        """A second variable on this variable's storage (Theano's ``clone(share_inputs=False)``).
+
+        Updating either updates both, but each carries its own
+        ``default_update``: batch normalization puts the update of its running
+        averages on an alias made by each training-mode ``get_output``, so only
+        functions compiled from that expression update them, not inference
+        functions that read the averages.
+        """
+        return _AliasedShared(self)
+
     # -- runtime hooks --------------------------------------------------------
     def _storage(self) -> Any:
         """The stored value as is (numpy array or OrtValue)."""
@@ -75,6 +86,28 @@ class SharedVariable(Variable):
 
     def __repr__(self) -> str:
         return f"<shared {self.name or ''}: {self.type}>"
+
+
+class _AliasedShared(SharedVariable):
+    """See :meth:`SharedVariable.alias`: reads and writes go to the base variable's storage."""
+
+    def __init__(self, base: SharedVariable) -> None:
+        Variable.__init__(self, base.type, name=base.name)
+        self._base = base
+        self._lock = base._lock
+        self.default_update = None
+
+    def _storage(self) -> Any:
+        return self._base._storage()
+
+    def _store(self, value: Any) -> None:
+        self._base._store(value)
+
+    def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> np.ndarray:
+        return self._base.get_value(borrow, return_internal_type)
+
+    def set_value(self, value: Any, borrow: bool = False) -> None:
+        self._base.set_value(value, borrow)
 
 
 def _coerce(value: Any, dtype: str, shape: tuple, name: str | None) -> np.ndarray:

@@ -264,3 +264,18 @@ def test_default_updates_apply_unless_overridden_or_disabled():
     k = graphc.function([x], total * 1, no_default_updates=[count])
     k(np.ones(3))
     assert (count.get_value(), total.get_value()) == (0.0, 15.0)
+
+
+def test_alias_shares_storage_but_keeps_its_own_default_update():
+    x = T.vector("x")
+    s = graphc.shared(np.zeros(2), name="s")
+    a = s.alias()
+    a.default_update = a + x
+    train = graphc.function([x], s + 0 * a)  # reads the alias: its update applies
+    infer = graphc.function([x], s + x)  # reads only the base: no update
+    train(np.ones(2))
+    np.testing.assert_array_equal(s.get_value(), [1, 1])
+    infer(np.ones(2))
+    np.testing.assert_array_equal(a.get_value(), [1, 1])
+    a.set_value([5, 6])
+    np.testing.assert_array_equal(s.get_value(), [5, 6])
