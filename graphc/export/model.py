@@ -253,7 +253,7 @@ def to_onnx(
     check : bool
         Run ``onnx.checker.check_model(full_check=True)`` on the result.
     optimize : {'O0', 'O1', 'O2'} or 0..2, optional
-        Optimization level (default ``GRAPHC_OPTIMIZE`` or ``'O1'``).
+        Optimization level (default ``GRAPHC_OPTIMIZE`` or ``'O2'``).
     passes : dict, optional
         Per-pass switches by name.
 

@@ -6,6 +6,7 @@ from .constant_folding import CONSTANT_FOLDING, constant_folding
 from .cse import CSE, cse
 from .dce import DCE, dce
 from .manager import LEVELS, PHASES, PassManager, PassReport, optimize, resolve_level
+from .native_rnn import NATIVE_RNN, native_rnn
 
 __all__ = [
     "Pass",
@@ -23,4 +24,6 @@ __all__ = [
     "CSE",
     "CONSTANT_FOLDING",
     "DCE",
+    "native_rnn",
+    "NATIVE_RNN",
 ]

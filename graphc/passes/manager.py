@@ -23,13 +23,14 @@ from .canonicalize import CANONICALIZE
 from .constant_folding import CONSTANT_FOLDING
 from .cse import CSE
 from .dce import DCE
+from .native_rnn import NATIVE_RNN
 
 __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve_level"]
 
 #: phase name -> passes run in order until none changes anything
 PHASES: dict[str, list[Pass]] = {
     "simplify": [CANONICALIZE, CSE, CONSTANT_FOLDING, DCE],
-    "performance": [],
+    "performance": [NATIVE_RNN, DCE],
 }
 
 #: level -> phases it runs
@@ -52,7 +53,7 @@ class PassReport:
 
 
 def resolve_level(level: Any) -> str:
-    """``'O0'``/``'O1'``/``'O2'`` from a level given as such, as 0..2, or None (``GRAPHC_OPTIMIZE``, default O1).
+    """``'O0'``/``'O1'``/``'O2'`` from a level given as such, as 0..2, or None (``GRAPHC_OPTIMIZE``, default O2).
 
     Raises
     ------
@@ -60,7 +61,7 @@ def resolve_level(level: Any) -> str:
         For an unknown level.
     """
     if level is None:
-        level = os.environ.get("GRAPHC_OPTIMIZE", "O1")
+        level = os.environ.get("GRAPHC_OPTIMIZE", "O2")
     if isinstance(level, bool):
         level = "O1" if level else "O0"
     if isinstance(level, int):

@@ -400,7 +400,7 @@ def function(
         variables; by default every shared variable the computation reads
         that has a ``default_update`` and no explicit update gets it.
     optimize : {'O0', 'O1', 'O2'} or 0..2, optional
-        Optimization level (default ``GRAPHC_OPTIMIZE`` or ``'O1'``); see
+        Optimization level (default ``GRAPHC_OPTIMIZE`` or ``'O2'``); see
         :mod:`graphc.passes.manager`.
     passes : dict, optional
         Per-pass switches by name, e.g. ``{'cse': False}``.

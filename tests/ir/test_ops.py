@@ -74,6 +74,42 @@ def _scan_rnn(x: np.ndarray, w: np.ndarray, reverse: bool) -> np.ndarray:
     return np.stack(out)
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def _onnx_lstm(x, w, r, b, h0, c0, p, reverse=False):
+    """ONNX LSTM (gates [i, o, f, c], peepholes [i, o, f]) step by step, one direction."""
+    n = h0.shape[-1]
+    h, c = h0[0].astype(np.float64), c0[0].astype(np.float64)
+    out = np.zeros((len(x), 1) + h.shape)
+    for t in (range(len(x) - 1, -1, -1) if reverse else range(len(x))):
+        z = x[t] @ w[0].T + h @ r[0].T + b[0, : 4 * n] + b[0, 4 * n :]
+        i = _sigmoid(z[:, :n] + p[0, :n] * c)
+        f = _sigmoid(z[:, 2 * n : 3 * n] + p[0, 2 * n :] * c)
+        c = f * c + i * np.tanh(z[:, 3 * n :])
+        o = _sigmoid(z[:, n : 2 * n] + p[0, n : 2 * n] * c)
+        h = o * np.tanh(c)
+        out[t, 0] = h
+    return out.astype(np.float32)
+
+
+def _onnx_gru(x, w, r, b, h0):
+    """ONNX GRU with linear_before_reset=1 (gates [z, r, h]) step by step."""
+    n = h0.shape[-1]
+    h = h0[0].astype(np.float64)
+    out = np.zeros((len(x), 1) + h.shape)
+    for t in range(len(x)):
+        xw = x[t] @ w[0].T + b[0, : 3 * n]
+        hr = h @ r[0].T + b[0, 3 * n :]
+        z = _sigmoid(xw[:, :n] + hr[:, :n])
+        rr = _sigmoid(xw[:, n : 2 * n] + hr[:, n : 2 * n])
+        cand = np.tanh(xw[:, 2 * n :] + rr * hr[:, 2 * n :])
+        h = (1 - z) * cand + z * h
+        out[t, 0] = h
+    return out.astype(np.float32)
+
+
 def case(name: str, fn: Callable[..., Variable], oracle: Callable[..., Any], *inputs: In | np.ndarray, **kw: Any) -> None:
     """Add a case; bare arrays are inputs of static shape."""
     ins = tuple(i if isinstance(i, In) else In(np.asarray(i), np.asarray(i).shape) for i in inputs)
@@ -472,6 +508,18 @@ case("scan_rnn_reverse", lambda x, w: graphc.scan(lambda x_t, h: T.tanh(T.dot(x_
                                                     outputs_info=[T.zeros((x.shape[1], 3))], go_backwards=True)[0],
      lambda x, w: _scan_rnn(x, w, reverse=True), sym(data("float32", 4, 2, 5) / 4, 0, 1), data("float32", 5, 3) / 4)
 case("grad_clip_identity", lambda x: T.grad_clip(x, -1.0, 1.0) * 2, lambda x: x * 2, sym(data("float32", 3, 4)))
+case("native_lstm_peepholes_reverse",
+     lambda x, w, r, b, h0, c0, p: apply_op("lstm", [x, w, r, b, h0, c0, p], hidden_size=3, direction="reverse",
+                                            activations=("Sigmoid", "Tanh", "Tanh")),
+     lambda x, w, r, b, h0, c0, p: _onnx_lstm(x, w, r, b, h0, c0, p, reverse=True),
+     sym(data("float32", 4, 2, 5) / 3, 0, 1), data("float32", 1, 12, 5) / 3, data("float32", 1, 12, 3) / 3,
+     data("float32", 1, 24) / 3, data("float32", 1, 2, 3) / 3, data("float32", 1, 2, 3) / 3, data("float32", 1, 9) / 3)
+case("native_gru_forward",
+     lambda x, w, r, b, h0: apply_op("gru", [x, w, r, b, h0], hidden_size=3, direction="forward",
+                                     activations=("Sigmoid", "Tanh")),
+     lambda x, w, r, b, h0: _onnx_gru(x, w, r, b, h0),
+     sym(data("float32", 4, 2, 5) / 3, 0), data("float32", 1, 9, 5) / 3, data("float32", 1, 9, 3) / 3,
+     data("float32", 1, 18) / 3, data("float32", 1, 2, 3) / 3)
 case("concat_axis1", lambda a, b: T.concatenate([a, b], axis=1), lambda a, b: np.concatenate([a, b], 1),
      data("float32", 3, 2), data("float32", 3, 4))
 case("concat_neg_axis_3", lambda a, b, c: T.concatenate([a, b, c], axis=-1),

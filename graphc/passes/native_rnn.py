@@ -1,0 +1,219 @@
+"""Native RNN lowering: a ``scan`` that is exactly an LSTM or GRU cell becomes ONNX's ``LSTM``/``GRU``.
+
+The proof obligation is met by matching, not by trust: the loop body must be
+exactly the cell's equations (:data:`lstm_template`, :data:`gru_template`:
+structure, the gate slices of one stacked hidden matmul, sigmoid gates and
+tanh cell activations, optional peepholes), the sequence must be the input projection
+``x W_in + b`` computed before the loop (Lasagne's precompute_input), the
+stacked cell states must be unused, and everything must be float32 (ONNX
+Runtime's CPU kernels have no float64).  Weights are reordered to ONNX's gate
+order ([i, o, f, c] for LSTM; [z, r, h] for GRU with z = 1 - u, so the update
+gate's weights change sign).  Masked scans are never lowered: ONNX's
+``sequence_lens`` zero-fills past the end, whereas a masked step carries the
+previous state, and a mask may have holes.  ``grad_clip`` marks are looked
+through (they only matter for gradients).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..ir.graph import Graph, Value
+from .base import Pass, log, scan_nodes
+from .pattern import emit, emit_const, match
+
+__all__ = ["native_rnn", "NATIVE_RNN", "lstm_template", "gru_template"]
+
+
+def _cols(src: Any, k: int, h: int) -> tuple[Any, ...]:
+    index = (("slice", None, None, 1), ("slice", k * h, (k + 1) * h, 1))
+    return ("op", "getitem", {"index": index}, [src])
+
+
+def _add(a: Any, b: Any) -> tuple[Any, ...]:
+    return ("op", "add", None, [a, b])
+
+
+def _mul(a: Any, b: Any) -> tuple[Any, ...]:
+    return ("op", "mul", None, [a, b])
+
+
+def lstm_template(h: int, peepholes: bool) -> tuple[Any, Any]:
+    """Templates of (new cell, new hidden) of Lasagne's LSTM step (precomputed input)."""
+    gates = _add(("in", "x_t"), ("op", "matmul", None, [("in", "h_prev"), ("in", "W_hid")]))
+    i_pre, f_pre, g_pre, o_pre = (_cols(gates, k, h) for k in range(4))
+    c_prev = ("in", "c_prev")
+    if peepholes:
+        i_pre = _add(i_pre, _mul(c_prev, ("in", "w_ci")))
+        f_pre = _add(f_pre, _mul(c_prev, ("in", "w_cf")))
+    cell = _add(_mul(("act", "f", f_pre), c_prev), _mul(("act", "f", i_pre), ("act", "g", g_pre)))
+    if peepholes:
+        o_pre = _add(o_pre, _mul(cell, ("in", "w_co")))
+    hid = _mul(("act", "f", o_pre), ("act", "h", cell))
+    return cell, hid
+
+
+def gru_template(h: int) -> Any:
+    """Template of the new hidden state of Lasagne's GRU step (precomputed input, reset after the matmul)."""
+    hid_in = ("op", "matmul", None, [("in", "h_prev"), ("in", "W_hid")])
+    x_t = ("in", "x_t")
+    reset = ("act", "f", _add(_cols(hid_in, 0, h), _cols(x_t, 0, h)))
+    update = ("act", "f", _add(_cols(hid_in, 1, h), _cols(x_t, 1, h)))
+    cand = ("act", "g", _add(_cols(x_t, 2, h), _mul(reset, _cols(hid_in, 2, h))))
+    keep = ("op", "sub", None, [("const", 1.0), update])
+    return _add(_mul(keep, ("in", "h_prev")), _mul(update, cand))
+
+
+# ONNX Runtime's CPU kernels give wrong results for some non-default activation lists
+# (a Relu output activation, seen with 1.31): only the standard cells are lowered.
+STANDARD_LSTM = ("Sigmoid", "Tanh", "Tanh")
+STANDARD_GRU = ("Sigmoid", "Tanh")
+
+_PROJECTION = ("op", "add", None, [("op", "matmul", None, [("in", "X"), ("in", "W_in")]), ("in", "b")])
+
+
+def _outer(graph: Graph, scan: int, body: Graph, env: dict[str, Any], name: str) -> Value | None:
+    """The scan input feeding body input ``env[name]`` (a non-sequence), or None."""
+    v = env.get(name)
+    if v is None or v[1] != 0 or v[0] not in body.inputs:
+        return None
+    k = body.inputs.index(v[0])
+    d = graph.data(scan)
+    first_nonseq = d.attrs["n_seqs"] + d.attrs["n_states"]
+    if k < first_nonseq:
+        return None
+    return graph.node_inputs(scan)[k]
+
+
+def _gate_blocks(graph: Graph, mat: Value, order: list[int], h: int, negate: int | None, prov: str | None) -> Value:
+    """Columns blocks of a (rows, n*h) matrix in ``order``, transposed to (1, n*h, rows)."""
+    blocks = []
+    for k in order:
+        blk = emit(graph, "getitem", [mat], prov, index=(("slice", None, None, 1), ("slice", k * h, (k + 1) * h, 1)))
+        blocks.append(emit(graph, "neg", [blk], prov) if k == negate else blk)
+    stacked = emit(graph, "concat", blocks, prov, axis=1)
+    return emit(graph, "expand_dims", [emit(graph, "transpose", [stacked], prov, perm=(1, 0))], prov, axes=(0,))
+
+
+def _bias(graph: Graph, b: Value, order: list[int], h: int, negate: int | None, prov: str | None) -> Value:
+    parts = []
+    for k in order:
+        seg = emit(graph, "getitem", [b], prov, index=(("slice", k * h, (k + 1) * h, 1),))
+        parts.append(emit(graph, "neg", [seg], prov) if k == negate else seg)
+    parts.append(emit_const(graph, np.zeros(len(order) * h, dtype=np.float32)))  # the recurrent bias Rb
+    return emit(graph, "expand_dims", [emit(graph, "concat", parts, prov, axis=0)], prov, axes=(0,))
+
+
+def _lower_one(graph: Graph, scan: int) -> bool:
+    d = graph.data(scan)
+    a = d.attrs
+    body: Graph = a["body"]
+    if a["n_seqs"] != 1 or a["has_n_steps"] or a["n_states"] not in (1, 2):
+        return False
+    if any(t.dtype != "float32" for t in d.types):
+        return False
+    ins = graph.node_inputs(scan)
+    proj: dict[str, Any] = {}
+    if not match(graph, _PROJECTION, ins[0], proj):
+        return False
+    X, W_in, b = proj["X"], proj["W_in"], proj["b"]
+    if graph.type_of(X).ndim != 3 or graph.type_of(W_in).ndim != 2 or graph.type_of(b).ndim != 1:
+        return False
+    state_t = body.data(body.inputs[1]).types[0]
+    if state_t.ndim != 2 or not isinstance(state_t.shape[1], int):
+        return False
+    h = state_t.shape[1]
+    prov = d.provenance
+    order_vals = {"x_t": (body.inputs[0], 0)}
+    if a["n_states"] == 2:
+        return _lower_lstm(graph, scan, body, h, X, W_in, b, order_vals, prov)
+    return _lower_gru(graph, scan, body, h, X, W_in, b, order_vals, prov)
+
+
+def _bound_to_inputs(body: Graph, env: dict[str, Any], expected: dict[str, int]) -> bool:
+    return all(env.get(name) == (body.inputs[k], 0) for name, k in expected.items())
+
+
+def _finish(graph: Graph, scan: int, y: Value, h: int, reverse: bool, replaced_port: int, prov: str | None) -> None:
+    ys = emit(graph, "squeeze", [y], prov, axes=(1,))
+    if reverse:  # ONNX gives outputs in input time order; scan gives them in the order the steps ran
+        ys = emit(graph, "getitem", [ys], prov, index=(("slice", None, None, -1),))
+    graph.replace_all_uses_with((scan, replaced_port), ys)
+
+
+def _lower_lstm(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Value, b: Value, seed: dict[str, Any], prov: str | None) -> bool:
+    if graph.uses((scan, 0)) or graph.output_uses((scan, 0)):
+        return False  # the stacked cell states are needed, and ONNX's LSTM does not give them
+    (c_out, _), (h_out, _) = body.outputs
+    for peepholes in (True, False):
+        cell_t, hid_t = lstm_template(h, peepholes)
+        env = dict(seed)
+        if not (match(body, cell_t, c_out, env) and match(body, hid_t, h_out, env)):
+            continue
+        if not _bound_to_inputs(body, env, {"x_t": 0, "c_prev": 1, "h_prev": 2}):
+            continue
+        names = ["W_hid"] + (["w_ci", "w_co", "w_cf"] if peepholes else [])
+        outer = {n: _outer(graph, scan, body, env, n) for n in names}
+        if any(v is None for v in outer.values()):
+            continue
+        order = [0, 3, 1, 2]  # Lasagne [i, f, c, o] -> ONNX [i, o, f, c]
+        ins = graph.node_inputs(scan)
+        inputs = [
+            X,
+            _gate_blocks(graph, W_in, order, h, None, prov),
+            _gate_blocks(graph, outer["W_hid"], order, h, None, prov),  # type: ignore[arg-type]
+            _bias(graph, b, order, h, None, prov),
+            emit(graph, "expand_dims", [ins[2]], prov, axes=(0,)),  # initial hidden
+            emit(graph, "expand_dims", [ins[1]], prov, axes=(0,)),  # initial cell
+        ]
+        if peepholes:
+            p = emit(graph, "concat", [outer["w_ci"], outer["w_co"], outer["w_cf"]], prov, axis=0)  # type: ignore[list-item]
+            inputs.append(emit(graph, "expand_dims", [p], prov, axes=(0,)))
+        acts = (env["act:f"], env["act:g"], env["act:h"])
+        if acts != STANDARD_LSTM:
+            return False
+        direction = "reverse" if graph.data(scan).attrs["reverse"] else "forward"
+        y = emit(graph, "lstm", inputs, prov, hidden_size=h, direction=direction, activations=acts)
+        _finish(graph, scan, y, h, direction == "reverse", 1, prov)
+        return True
+    return False
+
+
+def _lower_gru(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Value, b: Value, seed: dict[str, Any], prov: str | None) -> bool:
+    env = dict(seed)
+    (h_out, _) = body.outputs[0]
+    if not match(body, gru_template(h), h_out, env) or not _bound_to_inputs(body, env, {"x_t": 0, "h_prev": 1}):
+        return False
+    w_hid = _outer(graph, scan, body, env, "W_hid")
+    if w_hid is None or (env["act:f"], env["act:g"]) != STANDARD_GRU:
+        return False
+    order = [1, 0, 2]  # Lasagne [r, u, c] -> ONNX [z, r, h] with z = 1 - u
+    ins = graph.node_inputs(scan)
+    inputs = [
+        X,
+        _gate_blocks(graph, W_in, order, h, 1, prov),
+        _gate_blocks(graph, w_hid, order, h, 1, prov),
+        _bias(graph, b, order, h, 1, prov),
+        emit(graph, "expand_dims", [ins[1]], prov, axes=(0,)),
+    ]
+    direction = "reverse" if graph.data(scan).attrs["reverse"] else "forward"
+    y = emit(graph, "gru", inputs, prov, hidden_size=h, direction=direction, activations=(env["act:f"], env["act:g"]))
+    _finish(graph, scan, y, h, direction == "reverse", 0, prov)
+    return True
+
+
+def native_rnn(graph: Graph) -> int:
+    """Lower every provably-LSTM/GRU scan of ``graph``; return how many were lowered."""
+    lowered = 0
+    for scan in list(scan_nodes(graph)):
+        if _lower_one(graph, scan):
+            lowered += 1
+            log.debug("native_rnn: lowered scan %s (%s)", scan, graph.data(scan).attrs.get("name"))
+    if lowered:
+        graph.prune()
+    return lowered
+
+
+NATIVE_RNN = Pass("native_rnn", native_rnn, "replace scans that are exactly LSTM/GRU cells by ONNX LSTM/GRU")

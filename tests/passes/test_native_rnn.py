@@ -1,0 +1,109 @@
+"""Native RNN lowering: scans that are exactly LSTM/GRU cells become ONNX LSTM/GRU with identical
+outputs; everything else keeps its Loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+import graphc
+import graphc.tensor as T
+from graphc.export import to_onnx
+from graphc.ir.build import build_graph
+from graphc.ir.evaluate import evaluate
+from graphc.ir.verify import verify
+from graphc.layers import GRULayer, InputLayer, LSTMLayer, get_output
+from graphc.passes import PassManager, native_rnn
+from graphc.testing import reference_evaluator
+
+RNG = np.random.default_rng(21)
+
+
+def _ops(model):
+    return {n.op_type for n in model.graph.node}
+
+
+def _run(model, feeds):
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+
+
+CASES = [
+    (LSTMLayer, {}),
+    (LSTMLayer, {"peepholes": False}),
+    (LSTMLayer, {"backwards": True, "learn_init": True}),
+    (LSTMLayer, {"only_return_final": True, "grad_clipping": 5.0}),
+    (GRULayer, {}),
+    (GRULayer, {"backwards": True, "grad_clipping": 1.0}),
+]
+
+
+@pytest.mark.parametrize(("cls", "kw"), CASES, ids=[f"{c.__name__}-{'-'.join(k) or 'default'}" for c, k in CASES])
+def test_lowered_cells_match_the_loop(cls, kw):
+    graphc.random.set_rng(np.random.RandomState(3))
+    l_in = InputLayer((None, None, 3), name="x")
+    layer = cls(l_in, 5, hid_init=graphc.init.Normal(0.5), **kw)
+    native = to_onnx({"y": layer}, optimize="O2")
+    loop = to_onnx({"y": layer}, optimize="O2", passes={"native_rnn": False})
+    onnx.checker.check_model(native, full_check=True)
+    want_op = "LSTM" if cls is LSTMLayer else "GRU"
+    assert want_op in _ops(native) and "Loop" not in _ops(native)
+    assert "Loop" in _ops(loop) and want_op not in _ops(loop)
+    for b, t in [(4, 7), (1, 2)]:
+        x = RNG.normal(size=(b, t, 3)).astype(np.float32)
+        np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+    x = RNG.normal(size=(2, 5, 3)).astype(np.float32)
+    ref = reference_evaluator(native).run(None, {"x.input": x})[0]
+    np.testing.assert_allclose(ref, _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+
+
+def test_pass_on_the_ir_keeps_values_and_node_count_drops():
+    l_in = InputLayer((None, None, 3))
+    layer = LSTMLayer(l_in, 4)
+    g = build_graph([(get_output(layer), "y")], [l_in.input_var])
+    PassManager("O1").run(g)
+    feeds = {l_in.input_var.name: RNG.normal(size=(2, 6, 3)).astype(np.float32)}
+    before = evaluate(g, feeds)[0]
+    scans = sum(1 for n in g.op_nodes() if g.data(n).op == "scan")
+    assert scans == 1
+    assert native_rnn(g) == 1
+    verify(g)
+    hist = g.op_histogram()
+    assert "scan" not in hist and hist["lstm"] == 1
+    np.testing.assert_allclose(evaluate(g, feeds)[0], before, rtol=1e-5, atol=1e-6)
+
+
+def test_what_is_not_lowered():
+    l_in = InputLayer((None, None, 3), name="x")
+    l_mask = InputLayer((None, None), name="m")
+    masked = LSTMLayer(l_in, 4, mask_input=l_mask)  # masks may have holes: never lowered
+    assert "Loop" in _ops(to_onnx({"y": masked}, optimize="O2"))
+    no_pre = GRULayer(l_in, 4, precompute_input=False)  # no input projection before the loop
+    assert "Loop" in _ops(to_onnx({"y": no_pre}, optimize="O2"))
+    linear = LSTMLayer(l_in, 4, nonlinearity=None)  # identity is not an ONNX RNN activation
+    assert "Loop" in _ops(to_onnx({"y": linear}, optimize="O2"))
+    relu = LSTMLayer(l_in, 4, nonlinearity=T.nnet.relu)  # ONNX Runtime mis-computes a Relu output activation
+    assert "Loop" in _ops(to_onnx({"y": relu}, optimize="O2"))
+    l64 = InputLayer((None, None, 3), input_var=T.tensor3("x64", dtype="float64"))
+    graphc.config.floatX = "float64"
+    try:
+        lstm64 = LSTMLayer(l64, 4)  # ONNX Runtime's LSTM kernel is float32 only
+    finally:
+        graphc.config.floatX = "float32"
+    assert "Loop" in _ops(to_onnx({"y": lstm64}, optimize="O2"))
+    # the stacked cell states are needed: ONNX's LSTM cannot give them
+    x = T.tensor3("x")
+    W = graphc.shared(RNG.normal(size=(3, 8)), name="W")
+    U = graphc.shared(RNG.normal(size=(2, 8)), name="U")
+
+    def step(g_t, c, h):
+        gates = g_t + T.dot(h, U)
+        i, f, c_in, o = (T.nnet.sigmoid(gates[:, k * 2 : (k + 1) * 2]) for k in range(4))
+        c_new = f * c + i * T.tanh(gates[:, 4:6])
+        return c_new, T.nnet.sigmoid(gates[:, 6:8]) * T.tanh(c_new)
+
+    proj = T.dot(x, W)
+    (cells, hids), _ = graphc.scan(step, sequences=proj, outputs_info=[T.zeros((x.shape[1], 2)), T.zeros((x.shape[1], 2))])
+    m = to_onnx({"c": cells, "h": hids}, [x], optimize="O2")
+    assert "Loop" in _ops(m)
