@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..context import LowerNode, LoweringContext, lowering
+from ..context import LoweringContext, LowerNode, lowering
 
 
 @lowering("lstm")

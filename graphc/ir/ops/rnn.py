@@ -12,7 +12,8 @@ Output: Y (T, 1, B, H), in input time order whatever the direction.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
