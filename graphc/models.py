@@ -40,7 +40,9 @@ class Network:
         being the size); a mixed tuple, where a registered layer name is the
         form, another string the activation and an int the size
         (``(3, 'nobias', 'linear')``); a dict with ``form`` and keyword
-        arguments; or a registered form name.
+        arguments; or a registered form name.  When a later spec names a
+        recurrent form (``(4, 'lstm')``), the first layer, given by its
+        size, is a sequence input ``(batch, time, size)`` (``ndim=3``).
     loss : str, dict or Loss
         ``'mse'`` (default), ``'mae'``, ``'xe'``.
     weighted : bool
@@ -77,6 +79,7 @@ class Network:
         if isinstance(layers, (int, str, dict, Layer)):
             raise ConfigurationError(f"layers must be a sequence of layer specs, got {layers!r}")
         specs = list(layers)
+        self._input_ndim = 3 if any(_is_sequence_spec(s, i) for i, s in enumerate(specs) if i) else self.INPUT_NDIM
         self.layers: list[Layer] = []
         for i, spec in enumerate(specs):
             self.add_layer(layer=spec, is_output=i == len(specs) - 1)
@@ -111,7 +114,8 @@ class Network:
             raise unknown_form(f"layer {kwargs['name']!r}", form)
         if form == "input":
             if "shape" not in kwargs:
-                kwargs.setdefault("ndim", self.INPUT_NDIM)
+                first = not self.layers  # the network input; further inputs (initial states...) keep INPUT_NDIM
+                kwargs.setdefault("ndim", getattr(self, "_input_ndim", self.INPUT_NDIM) if first else self.INPUT_NDIM)
         else:
             if not self.layers:
                 raise ConfigurationError(f"layer {kwargs['name']!r}: the first layer of a network must be an input")
@@ -349,6 +353,17 @@ class Network:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {' -> '.join(f'{lyr.name}({lyr.size})' for lyr in self.layers)}>"
+
+
+def _is_sequence_spec(spec: Any, index: int) -> bool:
+    """Whether a layer spec is a recurrent layer (its network's input then defaults to ndim=3)."""
+    if isinstance(spec, Layer):
+        return bool(getattr(spec, "_sequence_layer", False))
+    try:
+        form, _ = parse_spec(spec, index, "ff")
+    except ConfigurationError:
+        return False  # add_layer reports it, naming the layer
+    return bool(getattr(Layer._registry.get(form), "_sequence_layer", False))
 
 
 def _no_regularizers(kwargs: Mapping[str, Any]) -> None:

@@ -68,3 +68,6 @@ from .theanets_base import ConfigurationError
 from .theanets_base import Layer as TheanetsLayer
 from .theanets_conv import Conv1, Conv2, Pool1, Pool2
 from .theanets_feedforward import Classifier, Concatenate, Feedforward, Flatten, Input, Product, Reshape, Tied
+from .theanets_recurrent import RNN, RRNN, Recurrent
+from .theanets_recurrent_gated import GRU, LSTM, MUT1
+from .theanets_recurrent_more import MRNN, SCRN, Bidirectional, Clockwork
