@@ -5,6 +5,7 @@ from .canonicalize import CANONICALIZE, canonicalize
 from .constant_folding import CONSTANT_FOLDING, constant_folding
 from .cse import CSE, cse
 from .dce import DCE, dce
+from .hoist import HOIST, hoist
 from .manager import LEVELS, PHASES, PassManager, PassReport, optimize, resolve_level
 from .native_rnn import NATIVE_RNN, native_rnn
 
@@ -25,5 +26,7 @@ __all__ = [
     "CONSTANT_FOLDING",
     "DCE",
     "native_rnn",
+    "hoist",
+    "HOIST",
     "NATIVE_RNN",
 ]

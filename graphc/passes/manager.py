@@ -23,6 +23,7 @@ from .canonicalize import CANONICALIZE
 from .constant_folding import CONSTANT_FOLDING
 from .cse import CSE
 from .dce import DCE
+from .hoist import HOIST
 from .native_rnn import NATIVE_RNN
 
 __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve_level"]
@@ -30,7 +31,7 @@ __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve
 #: phase name -> passes run in order until none changes anything
 PHASES: dict[str, list[Pass]] = {
     "simplify": [CANONICALIZE, CSE, CONSTANT_FOLDING, DCE],
-    "performance": [NATIVE_RNN, DCE],
+    "performance": [HOIST, NATIVE_RNN, CSE, DCE],
 }
 
 #: level -> phases it runs

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..ir.build import build_graph
+from ..ir.registry import get_op
 from ..ir.types import TensorType
 from .basic import as_tensor_variable
-from .variable import TensorConstant, Variable, apply_op
+from .variable import TensorConstant, Variable, apply_op, next_apply_serial
 
 __all__ = ["scan"]
 
@@ -35,8 +36,13 @@ def _placeholder(t: TensorType, name: str) -> Variable:
     return Variable(t, name=name)
 
 
-def _inner_flags(outputs: Sequence[Variable], placeholders: set[int]) -> dict[int, bool]:
-    """For every variable reachable from ``outputs``: does it depend on a placeholder?"""
+def _inner_flags(outputs: Sequence[Variable], placeholders: set[int], since: int) -> dict[int, bool]:
+    """For every variable reachable from ``outputs``: is it computed per step?
+
+    It is when it depends on a placeholder, or when it is a random op built by
+    the step function (serial >= ``since``): each step draws its own sample,
+    as Theano's scan does through the random stream's updates.
+    """
     inner: dict[int, bool] = {}
     stack: list[tuple[Variable, bool]] = [(o, False) for o in outputs]
     while stack:
@@ -53,15 +59,16 @@ def _inner_flags(outputs: Sequence[Variable], placeholders: set[int]) -> dict[in
             stack.append((v, True))
             stack.extend((i, False) for i in v.owner.inputs if id(i) not in inner)
             continue
-        inner[id(v)] = any(inner[id(i)] for i in v.owner.inputs)
+        fresh_random = v.owner.serial >= since and not get_op(v.owner.op).pure
+        inner[id(v)] = fresh_random or any(inner[id(i)] for i in v.owner.inputs)
         for o in v.owner.outputs:
             inner[id(o)] = inner[id(v)]
     return inner
 
 
-def _captures(outputs: Sequence[Variable], placeholders: set[int]) -> list[Variable]:
+def _captures(outputs: Sequence[Variable], placeholders: set[int], since: int) -> list[Variable]:
     """Outside values the body reads: non-constant variables consumed by inner ops (or returned as is)."""
-    inner = _inner_flags(outputs, placeholders)
+    inner = _inner_flags(outputs, placeholders, since)
     found: dict[int, Variable] = {}
     seen: set[int] = set()
     stack = list(outputs)
@@ -160,6 +167,7 @@ def scan(
     seq_ph = [_placeholder(TensorType(s.dtype, s.type.shape[1:]), f"{label}.seq{k}") for k, s in enumerate(seqs)]
     state_ph = [_placeholder(s.type, f"{label}.state{k}") for k, s in enumerate(init_states)]
     nonseq_ph = [_placeholder(v.type, f"{label}.nonseq{k}") for k, v in enumerate(nonseqs)]
+    since = next_apply_serial()
     returned = fn(*seq_ph, *state_ph, *nonseq_ph)
     if isinstance(returned, dict):
         raise TypeError(f"{label}: the step returned a dict; updates inside scan steps are not supported")
@@ -174,7 +182,7 @@ def scan(
 
     # values read from outside become implicit non-sequences
     placeholders = {id(p) for p in seq_ph + state_ph + nonseq_ph}
-    captured = [c for c in _captures(states_new + extra, placeholders) if id(c) not in {id(v) for v in nonseqs}]
+    captured = [c for c in _captures(states_new + extra, placeholders, since) if id(c) not in {id(v) for v in nonseqs}]
     if strict:
         from .shared import SharedVariable
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -29,8 +30,10 @@ __all__ = [
     "provenance",
     "current_provenance",
     "freeze_attrs",
+    "next_apply_serial",
 ]
 
+_APPLY_SERIAL = itertools.count()
 _PROVENANCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("graphc_provenance", default=None)
 
 
@@ -46,6 +49,14 @@ def provenance(name: str | None) -> Iterator[None]:
         yield
     finally:
         _PROVENANCE.reset(token)
+
+
+def next_apply_serial() -> int:
+    """The serial number the next Apply will get (ops built later have larger ones)."""
+    global _APPLY_SERIAL
+    value = next(_APPLY_SERIAL)
+    _APPLY_SERIAL = itertools.count(value)
+    return value
 
 
 def current_provenance() -> str | None:
@@ -73,9 +84,11 @@ class Apply:
         Name of the layer that built it.
     """
 
-    __slots__ = ("op", "inputs", "attrs", "outputs", "provenance")
+    __slots__ = ("op", "inputs", "attrs", "outputs", "provenance", "serial")
 
     def __init__(self, op: str, inputs: Sequence[Variable], attrs: dict[str, Any]) -> None:
+        #: creation order; scan uses it to tell ops built inside a step function from outside ones
+        self.serial = next(_APPLY_SERIAL)
         self.op = op
         self.inputs = tuple(inputs)
         self.attrs = dict(attrs)

@@ -79,8 +79,9 @@ def test_what_is_not_lowered():
     l_mask = InputLayer((None, None), name="m")
     masked = LSTMLayer(l_in, 4, mask_input=l_mask)  # masks may have holes: never lowered
     assert "Loop" in _ops(to_onnx({"y": masked}, optimize="O2"))
-    no_pre = GRULayer(l_in, 4, precompute_input=False)  # no input projection before the loop
-    assert "Loop" in _ops(to_onnx({"y": no_pre}, optimize="O2"))
+    no_pre = GRULayer(l_in, 4, precompute_input=False)  # hoisting moves the projection out, then it lowers
+    assert "GRU" in _ops(to_onnx({"y": no_pre}, optimize="O2"))
+    assert "Loop" in _ops(to_onnx({"y": no_pre}, optimize="O2", passes={"hoist": False}))
     linear = LSTMLayer(l_in, 4, nonlinearity=None)  # identity is not an ONNX RNN activation
     assert "Loop" in _ops(to_onnx({"y": linear}, optimize="O2"))
     relu = LSTMLayer(l_in, 4, nonlinearity=T.nnet.relu)  # ONNX Runtime mis-computes a Relu output activation

@@ -135,3 +135,57 @@ def test_functions_agree_at_every_level(level):
     x = RNG.normal(size=(3, 6, 3)).astype(np.float32)
     m = (RNG.random((3, 6)) > 0.3).astype(np.float32)
     np.testing.assert_allclose(f(x, m), g(x, m), rtol=1e-5, atol=1e-6)
+
+
+def test_hoist_moves_input_projection_and_invariants_out_of_the_loop():
+    from graphc.passes import hoist
+
+    x = T.tensor3("x")
+    w = graphc.shared(RNG.normal(size=(4, 3)) * 0.5, name="w")
+    u = graphc.shared(RNG.normal(size=(3, 3)) * 0.5, name="u")
+    srng = T.RandomStreams(2)
+
+    def step(x_t, h, w_):
+        w2 = w_ * 2.0  # loop-invariant (w_ is a non-sequence)
+        proj = T.tanh(T.dot(x_t, w2)) * 0.5  # per-step: batches over time
+        noise = srng.uniform((3,)) * 0.0  # random: stays in the loop (one draw per step)
+        return T.tanh(proj + T.dot(h, u) + noise)
+
+    hs, _ = graphc.scan(step, sequences=x, outputs_info=[T.zeros((x.shape[1], 3))], non_sequences=[w], go_backwards=True)
+    g = _graph([hs], [x])
+    scan = next(n for n in g.op_nodes() if g.data(n).op == "scan")
+    body_before = dict(g.data(scan).attrs["body"].op_histogram())
+    feeds = {"x": RNG.normal(size=(5, 2, 4)).astype(np.float32)}
+    before = evaluate(g, feeds)[0]
+    from graphc.passes.base import own_bodies
+
+    own_bodies(g)
+    moved = hoist(g)
+    verify(g)
+    assert moved >= 4  # w * 2, the matmul, its tanh and the scaling
+    scan = next(n for n in g.op_nodes() if g.data(n).op == "scan")
+    body = g.data(scan).attrs["body"]
+    assert body_before["matmul"] == 2 and body.op_histogram()["matmul"] == 1  # only h @ u remains
+    assert body.op_histogram()["tanh"] == 1 and body.op_histogram()["random_uniform"] == 1
+    assert g.op_histogram()["matmul"] == 1  # one projection for all steps, outside
+    np.testing.assert_allclose(evaluate(g, feeds)[0], before, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls_name", ["LSTMLayer", "GRULayer", "RecurrentLayer"])
+def test_precompute_off_is_hoisted_and_matches(cls_name):
+    import graphc.layers as L
+    from graphc.export import to_onnx
+
+    cls = getattr(L, cls_name)
+    l_in = L.InputLayer((None, None, 3), name="x")
+    kw = {"nonlinearity": T.tanh} if cls_name == "RecurrentLayer" else {}
+    on = cls(l_in, 4, **kw)
+    off = cls(l_in, 4, precompute_input=False, **kw)
+    L.set_all_param_values(off, L.get_all_param_values(on))
+    f = graphc.function([l_in.input_var], L.get_output([on, off]))
+    x = RNG.normal(size=(3, 6, 3)).astype(np.float32)
+    a, b = f(x)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    ops = {n.op_type for n in to_onnx({"y": off}).graph.node}
+    if cls_name != "RecurrentLayer":
+        assert "Loop" not in ops  # hoisted, then lowered to the native cell

@@ -106,3 +106,14 @@ def test_errors():
         graphc.scan(lambda x_t: x_t + outside, sequences=x, strict=True)
     w = graphc.shared(np.ones(3), name="w")
     graphc.scan(lambda x_t: x_t * w, sequences=x, strict=True)  # shared variables are fine under strict
+
+
+def test_random_ops_built_in_the_step_draw_per_step():
+    srng = T.RandomStreams(7)
+    x = T.vector("x")
+    noise, _ = graphc.scan(lambda x_t: x_t + srng.uniform((3,)), sequences=x)
+    outside = srng.uniform((3,))
+    same, _ = graphc.scan(lambda x_t: x_t + outside, sequences=x)  # built outside: one sample for all steps
+    a, b = graphc.function([x], [noise, same])(np.zeros(4, np.float32))
+    assert a.shape == (4, 3) and len({tuple(r) for r in a.round(6)}) == 4
+    assert len({tuple(r) for r in b.round(6)}) == 1
