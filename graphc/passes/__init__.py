@@ -8,6 +8,7 @@ from .dce import DCE, dce
 from .hoist import HOIST, hoist
 from .manager import LEVELS, PHASES, PassManager, PassReport, optimize, resolve_level
 from .native_rnn import NATIVE_RNN, native_rnn
+from .unroll import UNROLL, unroll
 
 __all__ = [
     "Pass",
@@ -28,5 +29,7 @@ __all__ = [
     "native_rnn",
     "hoist",
     "HOIST",
+    "unroll",
+    "UNROLL",
     "NATIVE_RNN",
 ]

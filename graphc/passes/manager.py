@@ -25,13 +25,14 @@ from .cse import CSE
 from .dce import DCE
 from .hoist import HOIST
 from .native_rnn import NATIVE_RNN
+from .unroll import UNROLL
 
 __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve_level"]
 
 #: phase name -> passes run in order until none changes anything
 PHASES: dict[str, list[Pass]] = {
     "simplify": [CANONICALIZE, CSE, CONSTANT_FOLDING, DCE],
-    "performance": [HOIST, NATIVE_RNN, CSE, DCE],
+    "performance": [HOIST, NATIVE_RNN, UNROLL, CSE, DCE],
 }
 
 #: level -> phases it runs

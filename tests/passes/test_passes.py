@@ -189,3 +189,30 @@ def test_precompute_off_is_hoisted_and_matches(cls_name):
     ops = {n.op_type for n in to_onnx({"y": off}).graph.node}
     if cls_name != "RecurrentLayer":
         assert "Loop" not in ops  # hoisted, then lowered to the native cell
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_unroll_static_short_loops(backwards):
+    from graphc.passes import unroll
+
+    x = T.tensor("float32", shape=(5, None, 4), name="x")  # 5 static steps
+    w = graphc.shared(RNG.normal(size=(4, 3)) * 0.5, name="w")
+    u = graphc.shared(RNG.normal(size=(3, 3)) * 0.5, name="u")
+    (hs, tot), _ = graphc.scan(
+        lambda x_t, h: [T.tanh(T.dot(x_t, w) + T.dot(h, u)), T.sum(x_t)],
+        sequences=x, outputs_info=[T.zeros((x.shape[1], 3)), None], go_backwards=backwards,
+    )
+    g = _graph([hs, tot], [x])
+    feeds = {"x": RNG.normal(size=(5, 2, 4)).astype(np.float32)}
+    before = evaluate(g, feeds)
+    assert unroll(g) == 1
+    verify(g)
+    assert "scan" not in g.op_histogram() and g.op_histogram()["tanh"] == 5
+    for a, b in zip(before, evaluate(g, feeds)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    long = T.tensor("float32", shape=(40, None, 4), name="long")
+    hs2, _ = graphc.scan(lambda x_t, h: T.tanh(T.dot(x_t, w) + h), sequences=long, outputs_info=[T.zeros((long.shape[1], 3))])
+    assert unroll(_graph([hs2], [long])) == 0  # past AUTO_MAX_STEPS the Loop stays
+    dyn = T.tensor3("dyn")
+    hs3, _ = graphc.scan(lambda x_t, h: T.tanh(T.dot(x_t, w) + h), sequences=dyn, outputs_info=[T.zeros((dyn.shape[1], 3))])
+    assert unroll(_graph([hs3], [dyn])) == 0  # unknown step count

@@ -1,0 +1,84 @@
+"""Scan unrolling: a loop with a small static step count becomes a plain graph.
+
+ONNX Runtime's ``Loop`` costs microseconds per iteration; for a few steps the
+unrolled graph is faster and lets the other passes (CSE, folding) see across
+steps.  A scan is unrolled when its step count is a static int no larger than
+:data:`AUTO_MAX_STEPS` and the unrolled size stays under :data:`AUTO_MAX_NODES`
+body nodes.  Scans that native lowering can take are left to it (the pass
+runs after it).
+"""
+
+from __future__ import annotations
+
+from ..ir.graph import Graph, NodeData, Value
+from .base import Pass, scan_nodes
+from .pattern import emit
+
+__all__ = ["unroll", "UNROLL", "AUTO_MAX_STEPS", "AUTO_MAX_NODES"]
+
+AUTO_MAX_STEPS = 16
+AUTO_MAX_NODES = 2000
+
+
+def _static_steps(graph: Graph, scan: int) -> int | None:
+    steps = graph.data(scan).types[0].shape[0] if graph.data(scan).types else None
+    return steps if isinstance(steps, int) else None
+
+
+def _unroll_one(graph: Graph, scan: int) -> bool:
+    d = graph.data(scan)
+    a = d.attrs
+    body: Graph = a["body"]
+    steps = _static_steps(graph, scan)
+    if steps is None or steps == 0 or steps > AUTO_MAX_STEPS:
+        return False
+    if steps * len(body) > AUTO_MAX_NODES:
+        return False
+    n_seqs, n_states, n_nonseqs = a["n_seqs"], a["n_states"], a["n_nonseqs"]
+    ins = graph.node_inputs(scan)
+    seqs, states, nonseqs = ins[:n_seqs], list(ins[n_seqs : n_seqs + n_states]), ins[n_seqs + n_states : n_seqs + n_states + n_nonseqs]
+    order = range(steps - 1, -1, -1) if a["reverse"] else range(steps)
+    per_step: list[list[Value]] = [[] for _ in body.outputs]
+    prov = d.provenance
+    for t in order:
+        mapping: dict[Value, Value] = {}
+        for k, s in enumerate(seqs):
+            mapping[(body.inputs[k], 0)] = emit(graph, "getitem", [s], prov, index=(("int", t),))
+        for j, s in enumerate(states):
+            mapping[(body.inputs[n_seqs + j], 0)] = s
+        for m, s in enumerate(nonseqs):
+            mapping[(body.inputs[n_seqs + n_states + m], 0)] = s
+        for nid in body.toposort():
+            bd = body.data(nid)
+            if (nid, 0) in mapping and nid in body.inputs:
+                continue
+            if bd.kind == "const":
+                mapping[(nid, 0)] = (graph.add_node(NodeData("const", list(bd.types), value=bd.value, name=bd.name)), 0)
+                continue
+            if bd.kind != "op":
+                continue
+            new = graph.add_node(
+                NodeData("op", list(bd.types), op=bd.op, attrs=dict(bd.attrs), provenance=bd.provenance),
+                [mapping[v] for v in body.node_inputs(nid)],
+            )
+            for port in range(len(bd.types)):
+                mapping[(nid, port)] = (new, port)
+        outs = [mapping[v] for v, _ in body.outputs]
+        states = outs[:n_states]
+        for k, o in enumerate(outs):
+            per_step[k].append(emit(graph, "expand_dims", [o], prov, axes=(0,)))
+    for k, parts in enumerate(per_step):
+        stacked = parts[0] if len(parts) == 1 else emit(graph, "concat", parts, prov, axis=0)
+        graph.replace_all_uses_with((scan, k), stacked)
+    return True
+
+
+def unroll(graph: Graph) -> int:
+    """Unroll every scan with a small static step count; return how many."""
+    done = sum(1 for scan in list(scan_nodes(graph)) if _unroll_one(graph, scan))
+    if done:
+        graph.prune()
+    return done
+
+
+UNROLL = Pass("unroll", unroll, f"unroll loops with a static step count up to {AUTO_MAX_STEPS}")
