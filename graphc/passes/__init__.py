@@ -5,6 +5,7 @@ from .canonicalize import CANONICALIZE, canonicalize
 from .constant_folding import CONSTANT_FOLDING, constant_folding
 from .cse import CSE, cse
 from .dce import DCE, dce
+from .fuse_dense import FUSE_DENSE, fuse_dense
 from .hoist import HOIST, hoist
 from .manager import LEVELS, PHASES, PassManager, PassReport, optimize, resolve_level
 from .native_rnn import NATIVE_RNN, native_rnn
@@ -30,6 +31,8 @@ __all__ = [
     "hoist",
     "HOIST",
     "unroll",
+    "fuse_dense",
+    "FUSE_DENSE",
     "UNROLL",
     "NATIVE_RNN",
 ]

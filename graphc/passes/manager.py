@@ -23,6 +23,7 @@ from .canonicalize import CANONICALIZE
 from .constant_folding import CONSTANT_FOLDING
 from .cse import CSE
 from .dce import DCE
+from .fuse_dense import FUSE_DENSE
 from .hoist import HOIST
 from .native_rnn import NATIVE_RNN
 from .unroll import UNROLL
@@ -32,7 +33,7 @@ __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve
 #: phase name -> passes run in order until none changes anything
 PHASES: dict[str, list[Pass]] = {
     "simplify": [CANONICALIZE, CSE, CONSTANT_FOLDING, DCE],
-    "performance": [HOIST, NATIVE_RNN, UNROLL, CSE, DCE],
+    "performance": [FUSE_DENSE, HOIST, NATIVE_RNN, UNROLL, CSE, DCE],
 }
 
 #: level -> phases it runs

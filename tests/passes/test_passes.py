@@ -216,3 +216,32 @@ def test_unroll_static_short_loops(backwards):
     dyn = T.tensor3("dyn")
     hs3, _ = graphc.scan(lambda x_t, h: T.tanh(T.dot(x_t, w) + h), sequences=dyn, outputs_info=[T.zeros((dyn.shape[1], 3))])
     assert unroll(_graph([hs3], [dyn])) == 0  # unknown step count
+
+
+def test_fuse_dense_merges_projections_of_one_input_inside_loops_too():
+    from graphc.passes import fuse_dense
+    from graphc.passes.base import own_bodies
+
+    x = T.matrix("x")
+    ws = [graphc.shared(RNG.normal(size=(4, n)), name=f"w{n}") for n in (3, 5, 2)]
+    y = T.tanh(T.dot(x, ws[0])).sum() + T.dot(x, ws[1]).sum() * T.dot(x, ws[2]).mean()
+    feeds = {"x": RNG.normal(size=(6, 4)).astype(np.float32)}
+    g, n0, h0 = _check(lambda: _graph([y], [x]), fuse_dense, feeds)
+    assert h0["matmul"] == 3 and g.op_histogram()["matmul"] == 1
+    # theanets-style gates: h @ W_r, h @ W_z inside a loop body
+    seq = T.tensor3("seq")
+    wr = graphc.shared(RNG.normal(size=(3, 3)) * 0.3, name="wr")
+    wz = graphc.shared(RNG.normal(size=(3, 3)) * 0.3, name="wz")
+    hs, _ = graphc.scan(
+        lambda s_t, h: T.tanh(s_t + T.nnet.sigmoid(T.dot(h, wr)) * T.dot(h, wz)),
+        sequences=seq, outputs_info=[T.zeros((seq.shape[1], 3))],
+    )
+    g2 = _graph([hs], [seq])
+    own_bodies(g2)
+    feeds2 = {"seq": RNG.normal(size=(4, 2, 3)).astype(np.float32)}
+    before = evaluate(g2, feeds2)[0]
+    assert fuse_dense(g2) == 1
+    verify(g2)
+    body = g2.data(next(n for n in g2.op_nodes() if g2.data(n).op == "scan")).attrs["body"]
+    assert body.op_histogram()["matmul"] == 1
+    np.testing.assert_allclose(evaluate(g2, feeds2)[0], before, rtol=1e-5, atol=1e-6)
