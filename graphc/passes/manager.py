@@ -33,7 +33,7 @@ __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve
 #: phase name -> passes run in order until none changes anything
 PHASES: dict[str, list[Pass]] = {
     "simplify": [CANONICALIZE, CSE, CONSTANT_FOLDING, DCE],
-    "performance": [FUSE_DENSE, HOIST, NATIVE_RNN, UNROLL, CSE, DCE],
+    "performance": [HOIST, NATIVE_RNN, FUSE_DENSE, UNROLL, CSE, DCE],  # native lowering needs unfused projections
 }
 
 #: level -> phases it runs

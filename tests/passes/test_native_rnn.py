@@ -108,3 +108,16 @@ def test_what_is_not_lowered():
     (cells, hids), _ = graphc.scan(step, sequences=proj, outputs_info=[T.zeros((x.shape[1], 2)), T.zeros((x.shape[1], 2))])
     m = to_onnx({"c": cells, "h": hids}, [x], optimize="O2")
     assert "Loop" in _ops(m)
+
+
+def test_bidirectional_pair_both_lower():
+    l_in = InputLayer((None, None, 3), name="x")
+    fwd = LSTMLayer(l_in, 4)
+    bwd = LSTMLayer(l_in, 4, backwards=True)
+    both = graphc.layers.ConcatLayer([fwd, bwd], axis=2)
+    native = to_onnx({"y": both})
+    ops = [n.op_type for n in native.graph.node]
+    assert ops.count("LSTM") == 2 and "Loop" not in ops
+    loop = to_onnx({"y": both}, passes={"native_rnn": False})
+    x = RNG.normal(size=(2, 5, 3)).astype(np.float32)
+    np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
