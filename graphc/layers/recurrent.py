@@ -91,8 +91,8 @@ class _RecurrentBase(MergeLayer):
         if name in self._init_incoming:
             return T.as_tensor_variable(inputs[self._init_incoming[name]])
         param = getattr(self, name)
-        # (1, units) broadcast to (batch, units), as Lasagne's dot(ones((batch, 1)), init)
-        return T.dot(T.ones((num_batch, 1), dtype=param.dtype), param)
+        # the (1, ...) parameter repeated over the batch (Lasagne's dot(ones((batch, 1)), init))
+        return T.alloc(param, num_batch, *param.type.shape[1:])
 
     def _mask(self, inputs: list[Any]) -> Variable | None:
         if self.mask_incoming_index < 0:

@@ -282,3 +282,37 @@ def test_exported_lstm_serves_any_batch_and_length_and_matches_reference():
         np.testing.assert_allclose(sess.run(None, {"x.input": x, "m.input": m})[0], want, rtol=1e-4, atol=1e-5)
         ref = reference_evaluator(model).run(None, {"x.input": x, "m.input": m})[0]
         np.testing.assert_allclose(ref, want, rtol=1e-4, atol=1e-5)
+
+
+def _conv_same(x, w):
+    """True 2-d convolution (flipped kernels), 'same' padding, numpy loops: x (B, C, H, W), w (F, C, k, k)."""
+    k = w.shape[-1]
+    p = k // 2
+    xp = np.pad(x, [(0, 0), (0, 0), (p, p), (p, p)])
+    wf = w[:, :, ::-1, ::-1]
+    out = np.zeros((x.shape[0], w.shape[0]) + x.shape[2:])
+    for i in range(x.shape[2]):
+        for j in range(x.shape[3]):
+            out[:, :, i, j] = np.einsum("bchw,fchw->bf", xp[:, :, i : i + k, j : j + k], wf)
+    return out
+
+
+def test_custom_recurrent_layer_with_convolutional_subnetworks():
+    from graphc.layers import Conv2DLayer
+
+    B, T_, C, Hh, Ww, Fn = 2, 3, 2, 4, 5, 3
+    l_in = InputLayer((None, None, C, Hh, Ww))
+    i2h = Conv2DLayer(InputLayer((None, C, Hh, Ww)), Fn, 3, pad="same", nonlinearity=None)
+    h2h = Conv2DLayer(InputLayer((None, Fn, Hh, Ww)), Fn, 3, pad="same", nonlinearity=None)
+    layer = CustomRecurrentLayer(l_in, i2h, h2h, nonlinearity=T.tanh)
+    assert layer.output_shape == (None, None, Fn, Hh, Ww)
+    x = RNG.normal(size=(B, T_, C, Hh, Ww)).astype(np.float32)
+    got, _ = _run(layer, x, inputs=[l_in])
+    Wi, bi, Wh, bh = (p.get_value().astype(np.float64) for p in (i2h.W, i2h.b, h2h.W, h2h.b))
+    h = np.zeros((B, Fn, Hh, Ww))
+    want = []
+    for t in range(T_):
+        pre = _conv_same(x[:, t], Wi) + bi[None, :, None, None] + _conv_same(h, Wh) + bh[None, :, None, None]
+        h = np.tanh(pre)
+        want.append(h)
+    np.testing.assert_allclose(got, np.stack(want, 1), rtol=1e-4, atol=1e-5)

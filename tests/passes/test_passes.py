@@ -245,3 +245,42 @@ def test_fuse_dense_merges_projections_of_one_input_inside_loops_too():
     body = g2.data(next(n for n in g2.op_nodes() if g2.data(n).op == "scan")).attrs["body"]
     assert body.op_histogram()["matmul"] == 1
     np.testing.assert_allclose(evaluate(g2, feeds2)[0], before, rtol=1e-5, atol=1e-6)
+
+
+def _recurrent_builders():
+    import graphc.layers as L
+
+    def custom(l_in, mask):
+        i2h = L.DenseLayer(L.InputLayer((None, 3)), 4, nonlinearity=None)
+        h2h = L.DenseLayer(L.InputLayer((None, 4)), 4, nonlinearity=None, b=None)
+        return L.CustomRecurrentLayer(l_in, i2h, h2h, nonlinearity=T.tanh, mask_input=mask, backwards=True)
+
+    return {
+        "lstm": lambda l_in, mask: L.LSTMLayer(l_in, 4),
+        "lstm_masked_final": lambda l_in, mask: L.LSTMLayer(l_in, 4, mask_input=mask, only_return_final=True),
+        "lstm_nopeep_noprecompute": lambda l_in, mask: L.LSTMLayer(l_in, 4, peepholes=False, precompute_input=False, backwards=True),
+        "gru_masked": lambda l_in, mask: L.GRULayer(l_in, 4, mask_input=mask, backwards=True),
+        "gru": lambda l_in, mask: L.GRULayer(l_in, 4, grad_clipping=2.0),
+        "rnn": lambda l_in, mask: L.RecurrentLayer(l_in, 4, nonlinearity=T.tanh, mask_input=mask),
+        "rnn_noprecompute": lambda l_in, mask: L.RecurrentLayer(l_in, 4, precompute_input=False),
+        "custom": custom,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_recurrent_builders()))
+def test_pipeline_on_and_off_agree_for_recurrent_layers(name):
+    import graphc.layers as L
+
+    graphc.random.set_rng(np.random.RandomState(9))
+    l_in = L.InputLayer((None, None, 3))
+    l_mask = L.InputLayer((None, None))
+    layer = _recurrent_builders()[name](l_in, l_mask)
+    uses_mask = l_mask in L.get_all_layers(layer)
+    ins = [l_in.input_var] + ([l_mask.input_var] if uses_mask else [])
+    expr = L.get_output(layer)
+    x = RNG.normal(size=(3, 6, 3)).astype(np.float32)
+    m = (RNG.random((3, 6)) > 0.3).astype(np.float32)
+    args = [x, m] if uses_mask else [x]
+    outs = [graphc.function(ins, expr, optimize=level)(*args) for level in ("O0", "O1", "O2")]
+    for o in outs[1:]:
+        np.testing.assert_allclose(o, outs[0], rtol=1e-5, atol=1e-6)
