@@ -15,6 +15,7 @@ from .models import Autoencoder, Classifier, Network, Regressor  # noqa: E402
 from .runtime import Function, UnusedInputError, function  # noqa: E402
 from .tensor.scan import scan  # noqa: E402
 from .tensor.shared import SharedVariable, shared  # noqa: E402
+from .train import DisconnectedInputError, grad  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -25,6 +26,8 @@ __all__ = [
     "MissingInputError",
     "UnusedInputError",
     "scan",
+    "grad",
+    "DisconnectedInputError",
     "shared",
     "SharedVariable",
     "tensor",

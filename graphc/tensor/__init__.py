@@ -118,4 +118,12 @@ from .variable import Apply, TensorConstant, Variable
 
 TensorVariable = Variable
 
+
+def grad(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """``T.grad``: see :func:`graphc.grad`."""
+    from ..train.grad import grad as _grad
+
+    return _grad(*args, **kwargs)
+
+
 __all__ = [name for name in dir() if not name.startswith("_")]

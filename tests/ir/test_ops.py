@@ -110,6 +110,21 @@ def _onnx_gru(x, w, r, b, h0):
     return out.astype(np.float32)
 
 
+def _scatter_rows(g: np.ndarray, idx: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    out = np.zeros(shape, g.dtype)
+    for k, i in enumerate(idx):
+        out[i] += g[k]
+    return out
+
+
+def _scatter_along(g: np.ndarray, idx: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    out = np.zeros(shape, g.dtype)
+    for r in range(idx.shape[0]):
+        for c in range(idx.shape[1]):
+            out[r, idx[r, c]] += g[r, c]
+    return out
+
+
 def case(name: str, fn: Callable[..., Variable], oracle: Callable[..., Any], *inputs: In | np.ndarray, **kw: Any) -> None:
     """Add a case; bare arrays are inputs of static shape."""
     ins = tuple(i if isinstance(i, In) else In(np.asarray(i), np.asarray(i).shape) for i in inputs)
@@ -520,6 +535,12 @@ case("native_gru_forward",
      lambda x, w, r, b, h0: _onnx_gru(x, w, r, b, h0),
      sym(data("float32", 4, 2, 5) / 3, 0), data("float32", 1, 9, 5) / 3, data("float32", 1, 9, 3) / 3,
      data("float32", 1, 18) / 3, data("float32", 1, 2, 3) / 3)
+case("take_grad_scatter_add",
+     lambda g, i: apply_op("take_grad", [g, i, T.constant(np.array([4, 3], np.int64))], axis=0),
+     lambda g, i: _scatter_rows(g, i, (4, 3)), data("float32", 5, 3), np.array([3, 0, 3, 1, 0]))
+case("take_along_axis_grad_scatter_add",
+     lambda g, i: apply_op("take_along_axis_grad", [g, i, T.constant(np.array([2, 4], np.int64))], axis=1),
+     lambda g, i: _scatter_along(g, i, (2, 4)), data("float64", 2, 3), np.array([[1, 1, 3], [0, 2, 0]]))
 case("concat_axis1", lambda a, b: T.concatenate([a, b], axis=1), lambda a, b: np.concatenate([a, b], 1),
      data("float32", 3, 2), data("float32", 3, 4))
 case("concat_neg_axis_3", lambda a, b, c: T.concatenate([a, b, c], axis=-1),

@@ -112,3 +112,28 @@ def _take(ctx: LoweringContext, n: LowerNode) -> list[str]:
 @lowering("take_along_axis")
 def _take_along(ctx: LoweringContext, n: LowerNode) -> list[str]:
     return ctx.node("GatherElements", n.inputs, name=n.name, axis=n.attrs["axis"])
+
+
+def _zeros(ctx: LoweringContext, n: LowerNode) -> str:
+    import numpy as np
+    from onnx import numpy_helper
+
+    value = numpy_helper.from_array(np.zeros(1, dtype=n.out_types[0].dtype))
+    return ctx.op("ConstantOfShape", n.inputs[2], value=value, name=n.name)
+
+
+@lowering("take_grad")
+def _take_grad(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    g, idx, _shape = n.inputs
+    axis = n.attrs.get("axis", 0)
+    if axis != 0:
+        raise NotImplementedError("take_grad lowers along axis 0 only (the gradient rule moves the axis first)")
+    idx64 = ctx.op("Cast", idx, to=7, name=n.name)
+    indices = ctx.op("Unsqueeze", idx64, ctx.int64s([-1]), name=n.name)
+    return ctx.node("ScatterND", [_zeros(ctx, n), indices, g], name=n.name, reduction="add")
+
+
+@lowering("take_along_axis_grad")
+def _take_along_grad(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    g, idx, _shape = n.inputs
+    return ctx.node("ScatterElements", [_zeros(ctx, n), idx, g], name=n.name, axis=n.attrs["axis"], reduction="add")

@@ -169,3 +169,52 @@ register_op(
     arity=2,
     doc="pick one element per position along `axis` (ONNX GatherElements)",
 )
+
+
+# -- scatter-adds: the gradients of take and take_along_axis -----------------
+def _scatter_infer(op: str):  # type: ignore[no-untyped-def]
+    def infer(types: list[TensorType], values: list[Any], axis: int = 0) -> list[TensorType]:
+        from .shape import _dims_from_vector
+
+        g, idx, _shape = types
+        if idx.dtype not in ("int32", "int64"):
+            raise TypeError(f"{op}: indices must be int32 or int64, got {idx.dtype}")
+        return [TensorType(g.dtype, _dims_from_vector(op, types[2], values[2]))]
+
+    return infer
+
+
+def _take_grad_eval(xs: list[np.ndarray], axis: int = 0) -> list[np.ndarray]:
+    g, idx, shape = xs
+    out = np.zeros(tuple(int(v) for v in shape), dtype=g.dtype)
+    moved = np.moveaxis(out, axis, 0)
+    gm = np.moveaxis(g, list(range(axis, axis + idx.ndim)), list(range(idx.ndim)))
+    np.add.at(moved, idx, gm)
+    return [out]
+
+
+def _take_along_grad_eval(xs: list[np.ndarray], axis: int = 0) -> list[np.ndarray]:
+    g, idx, shape = xs
+    out = np.zeros(tuple(int(v) for v in shape), dtype=g.dtype)
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[axis] = idx
+    np.add.at(out, tuple(grids), g)
+    return [out]
+
+
+register_op(
+    "take_grad",
+    infer=_scatter_infer("take_grad"),
+    eval=_take_grad_eval,
+    arity=3,
+    uses_values=True,
+    doc="zeros of `shape` with the slices g added at `indices` along `axis` (the gradient of take)",
+)
+register_op(
+    "take_along_axis_grad",
+    infer=_scatter_infer("take_along_axis_grad"),
+    eval=_take_along_grad_eval,
+    arity=3,
+    uses_values=True,
+    doc="zeros of `shape` with g added at `indices` along `axis` (the gradient of take_along_axis)",
+)
