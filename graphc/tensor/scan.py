@@ -220,6 +220,8 @@ def scan(
         reverse=bool(go_backwards),
         truncate_gradient=int(truncate_gradient),
         name=label,
+        # the step as expressions, for the gradient rule: (seq, state, non-sequence placeholders, outputs)
+        step=(tuple(seq_ph), tuple(state_ph), tuple(nonseq_ph + cap_ph), tuple(states_new + extra)),
     )
     stacked = result if isinstance(result, list) else [result]
     # back to the order fn returned them in

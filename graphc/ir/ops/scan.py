@@ -95,6 +95,7 @@ def _infer(
     reverse: bool = False,
     truncate_gradient: int = -1,
     name: str | None = None,
+    step: Any = None,
 ) -> list[TensorType]:
     expected = n_seqs + n_states + n_nonseqs + int(has_n_steps)
     if len(types) != expected:
@@ -125,6 +126,7 @@ def _eval(
     reverse: bool = False,
     truncate_gradient: int = -1,
     name: str | None = None,
+    step: Any = None,
 ) -> list[np.ndarray]:
     seqs = xs[:n_seqs]
     states = list(xs[n_seqs : n_seqs + n_states])

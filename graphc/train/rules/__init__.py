@@ -1,3 +1,3 @@
 """Gradient rules by op family; importing registers them."""
 
-from . import elemwise, index, linalg, nn, reduce, shape  # noqa: F401
+from . import elemwise, index, linalg, nn, reduce, scan, shape  # noqa: F401

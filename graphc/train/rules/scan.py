@@ -1,0 +1,107 @@
+"""Backpropagation through time: the gradient of a ``scan`` is a reverse ``scan``.
+
+The forward scan's stacked outputs give every step's starting states (the
+initial states, then each step's result).  The backward scan runs over the
+steps from the last to the first; its step differentiates the forward step
+(cloned onto the backward step's inputs) given the carried state cotangents
+plus the gradients arriving at that step's outputs, and returns the cotangents
+of the previous states (carried), the gradient of the step's sequence
+elements (stacked), and the running sums of the non-sequence gradients
+(carried).  ``truncate_gradient=k`` stops the carried cotangents k steps back
+from the end of the sequence, as Theano does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import tensor as T
+from ...tensor.clone import clone
+from ..registry import grad_rule
+
+
+def _is_float(v: Any) -> bool:
+    return np.dtype(v.dtype).kind == "f"
+
+
+@grad_rule("scan")
+def _scan(node: Any, gs: list[Any]) -> list[Any]:
+    from ..grad import grad
+
+    a = node.attrs
+    seq_ph, state_ph, nonseq_ph, step_outs = a["step"]
+    n_seqs, n_states, n_nonseqs = a["n_seqs"], a["n_states"], a["n_nonseqs"]
+    ins = node.inputs
+    seqs = list(ins[:n_seqs])
+    inits = list(ins[n_seqs : n_seqs + n_states])
+    nonseqs = list(ins[n_seqs + n_states : n_seqs + n_states + n_nonseqs])
+    outs = node.outputs
+    reverse = a["reverse"]
+    truncate = a.get("truncate_gradient", -1)
+    label = f"{a.get('name') or 'scan'}_grad"
+
+    # sequences in the order the forward steps consumed them
+    seqs_it = [s[::-1] for s in seqs] if reverse else seqs
+    steps_len = outs[0].shape[0] if outs else seqs_it[0].shape[0]
+    prevs = [T.concatenate([T.expand_dims(init, 0), out[:-1]], axis=0) for init, out in zip(inits, outs[:n_states])]
+    out_grads = [g if g is not None else T.zeros_like(o) for g, o in zip(gs, outs)]
+    float_states = [_is_float(s) for s in inits]
+    float_nonseqs = [_is_float(n) for n in nonseqs]
+    # with truncation, each step knows how far it is from the end of the sequence
+    distance = T.arange(steps_len, dtype="int64")[::-1] if truncate > 0 else None
+
+    def back_step(*args: Any) -> list[Any]:
+        it = iter(args)
+        s_t = [next(it) for _ in seqs_it]
+        p_t = [next(it) for _ in prevs]
+        g_t = [next(it) for _ in out_grads]
+        d_t = next(it) if distance is not None else None
+        carried = [next(it) for _ in inits]
+        acc = [next(it) for _ in nonseqs]
+        replace = dict(zip(seq_ph, s_t))
+        replace.update(zip(state_ph, p_t))
+        replace.update(zip(nonseq_ph, nonseqs))
+        new = clone(list(step_outs), replace)
+        # Theano's truncate_gradient: only the last `truncate` steps backpropagate at all
+        scale = T.cast(T.lt(d_t, truncate), step_outs[0].dtype) if d_t is not None else None
+        known = {}
+        for k, (o, g) in enumerate(zip(new, g_t)):
+            if not _is_float(o):
+                continue
+            total = g + carried[k] if k < n_states else g
+            known[o] = total * T.cast(scale, total.dtype) if scale is not None else total
+        wrt = [v for v in s_t + p_t + list(nonseqs) if _is_float(v)]
+        if known and wrt:
+            grads = grad(None, wrt, known_grads=known, disconnected_inputs="ignore")
+        else:
+            grads = [T.zeros_like(v) for v in wrt]
+        found = dict(zip((id(v) for v in wrt), grads))
+        g_s = [found.get(id(v), T.zeros_like(v)) if _is_float(v) else T.zeros_like(v) for v in s_t]
+        g_p = [found.get(id(v), T.zeros_like(v)) if f else c for v, f, c in zip(p_t, float_states, carried)]
+        g_n = [(acc_m + found[id(v)]) if f else acc_m for v, f, acc_m in zip(nonseqs, float_nonseqs, acc)]
+        return g_p + g_n + g_s
+
+    sequences = seqs_it + prevs + out_grads + ([distance] if distance is not None else [])
+    inits_b = [T.zeros_like(i) for i in inits] + [T.zeros_like(n) for n in nonseqs]
+    results, _ = T.scan(
+        back_step,
+        sequences=sequences,
+        outputs_info=inits_b + [None] * len(seqs_it),
+        go_backwards=True,
+        name=label,
+    )
+    results = results if isinstance(results, list) else [results]
+    g_prev_steps = results[:n_states]
+    g_nonseq_steps = results[n_states : n_states + n_nonseqs]
+    g_seq_steps = results[n_states + n_nonseqs :]
+    # the backward scan stacks in the order it ran (last step first)
+    g_seqs = []
+    for g in g_seq_steps:
+        g = g[::-1]
+        g_seqs.append(g[::-1] if reverse else g)
+    g_inits = [g[-1] if f else None for g, f in zip(g_prev_steps, float_states)]
+    g_nonseqs = [g[-1] if f else None for g, f in zip(g_nonseq_steps, float_nonseqs)]
+    extra = [None] if a["has_n_steps"] else []
+    return g_seqs + g_inits + g_nonseqs + extra
