@@ -2,5 +2,16 @@
 
 from .io import load, save
 from .model import DEFAULT_OPSET, SUPPORTED_OPSETS, graph_to_onnx, to_onnx
+from .training import load_training_state, save_training, training_model
 
-__all__ = ["to_onnx", "graph_to_onnx", "save", "load", "DEFAULT_OPSET", "SUPPORTED_OPSETS"]
+__all__ = [
+    "to_onnx",
+    "graph_to_onnx",
+    "save",
+    "load",
+    "training_model",
+    "save_training",
+    "load_training_state",
+    "DEFAULT_OPSET",
+    "SUPPORTED_OPSETS",
+]

@@ -1,0 +1,124 @@
+"""Exporting a training step as a standalone ONNX model any ONNX Runtime client can loop.
+
+Naming contract (also stored as JSON in the model's ``graphc.training`` metadata):
+
+* inputs: the data inputs (their names), then every shared variable the step
+  reads, under its name (unnamed ones are called ``state<k>``, numbered in the
+  order of the updates, then of first use);
+* outputs: the requested outputs (``cost`` for a single one, else their names),
+  then, for every updated shared variable ``N``, its new value ``N.next``.
+
+A client feeds the initial state (:func:`training_model` returns it; ``save``
+writes it beside the model as ``.npz``), runs one step, and feeds each
+``N.next`` back as ``N`` for the next step.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from ..ir.build import build_graph
+from .io import atomic_write_bytes, save
+from .model import DEFAULT_OPSET, _normalize_outputs, graph_to_onnx
+
+__all__ = ["training_model", "save_training", "load_training_state", "METADATA_KEY"]
+
+METADATA_KEY = "graphc.training"
+
+
+def training_model(
+    inputs: Sequence[Any],
+    outputs: Any,
+    updates: Any,
+    *,
+    opset: int = DEFAULT_OPSET,
+    name: str = "graphc_train",
+    optimize: Any = None,
+    passes: Any = None,
+    check: bool = True,
+) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
+    """The training step ``outputs, updates`` as an ONNX model, and its initial state.
+
+    Parameters
+    ----------
+    inputs : list of Variable
+        Data inputs (placeholders), in order.
+    outputs : Variable, list or dict
+        What each step returns (the cost, metrics...).
+    updates : list of pairs or dict
+        As for :func:`graphc.function` (e.g. ``graphc.updates.adam(cost, params)``).
+    opset, name, optimize, passes, check
+        As for :func:`graphc.export.to_onnx`.
+
+    Returns
+    -------
+    (onnx.ModelProto, dict)
+        The model and ``{input name: initial value}`` for every state input.
+    """
+    from ..passes.manager import optimize as run_passes
+    from ..runtime.function import _default_updates, _normalize_updates
+
+    if isinstance(outputs, (list, tuple, dict)) or outputs is None:
+        named_outputs = _normalize_outputs(outputs) if outputs else []
+    else:
+        named_outputs = _normalize_outputs({"cost": outputs})
+    pairs = _normalize_updates(updates)
+    pairs += _default_updates([v for v, _ in named_outputs], pairs, False)
+    graph_outputs = named_outputs + [(new, f"{id(var)}.next") for var, new in pairs]
+    graph = build_graph(graph_outputs, list(inputs), what="training_model")
+    params = [graph.data(n) for n in graph.toposort() if graph.data(n).kind == "param"]
+    # stable names for the state: the variable's name, else state<k> (updated variables first)
+    ordered = [var for var, _ in pairs] + [d.ref for d in params if all(d.ref is not v for v, _ in pairs)]
+    taken = {v.name for v in inputs if getattr(v, "name", None)}
+    state_names: dict[int, str] = {}
+    for k, var in enumerate(ordered):
+        label = var.name if var.name and var.name not in taken else f"state{k}"
+        taken.add(label)
+        state_names[id(var)] = label
+    for d in params:
+        d.name = state_names[id(d.ref)]
+    graph.outputs = [
+        (v, f"{state_names[int(name[:-5])]}.next" if name.endswith(".next") and name[:-5].isdigit() else name)
+        for v, name in graph.outputs
+    ]
+    run_passes(graph, optimize, passes)
+    model, names = graph_to_onnx(graph, opset=opset, params_as_inputs=True, graph_name=name)
+    state = {names.params[nid]: graph.data(nid).ref.get_value() for nid in names.params}
+    contract = {
+        "data_inputs": names.inputs,
+        "outputs": [n for n in names.outputs if not n.endswith(".next")],
+        "state": {names.params[nid]: f"{names.params[nid]}.next" for nid in names.params
+                  if f"{names.params[nid]}.next" in names.outputs},
+        "read_only_state": [names.params[nid] for nid in names.params
+                            if f"{names.params[nid]}.next" not in names.outputs],
+    }
+    entry = model.metadata_props.add()
+    entry.key = METADATA_KEY
+    entry.value = json.dumps(contract)
+    if check:
+        onnx.checker.check_model(model, full_check=True)
+    return model, state
+
+
+def save_training(model: onnx.ModelProto, state: dict[str, np.ndarray], path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write the model to ``path`` and its initial state to ``<path without suffix>.state.npz`` (both atomically)."""
+    model_path = save(model, path)
+    state_path = model_path.with_suffix(".state.npz")
+    buf = io.BytesIO()
+    np.savez(buf, **state)
+    atomic_write_bytes(state_path, buf.getvalue())
+    return model_path, state_path
+
+
+def load_training_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Read a state file written by :func:`save_training` (no pickled objects are accepted)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
