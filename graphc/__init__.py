@@ -7,7 +7,7 @@
 __version__ = "0.1.0"
 
 # ``import graphc as theanets`` gives theanets.Layer (the theanets base) and the models
-from . import export, init, layers, losses, nonlinearities, random, tensor, utils  # noqa: E402
+from . import export, init, layers, losses, nonlinearities, objectives, random, regularization, tensor, updates, utils  # noqa: E402
 from .config import config  # noqa: E402
 from .ir.build import MissingInputError  # noqa: E402
 from .layers.theanets_base import ConfigurationError, Layer  # noqa: E402
@@ -37,6 +37,9 @@ __all__ = [
     "random",
     "utils",
     "losses",
+    "objectives",
+    "regularization",
+    "updates",
     "ConfigurationError",
     "Layer",
     "Network",

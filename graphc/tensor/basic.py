@@ -163,8 +163,8 @@ ftensor4 = _maker(4, "float32")
 dscalar = _maker(0, "float64")
 dvector = _maker(1, "float64")
 dmatrix = _maker(2, "float64")
-bvector = _maker(1, "bool")
-bmatrix = _maker(2, "bool")
+bvector = _maker(1, "int8")  # Theano: b is int8 ("byte")
+bmatrix = _maker(2, "int8")
 
 
 def constant(value: Any, name: str | None = None, dtype: Any = None) -> TensorConstant:

@@ -50,10 +50,12 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> 
     return _reduce("reduce_sum", v, axis, keepdims)
 
 
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
-    """Mean over ``axis``; int inputs are averaged in ``config.floatX``."""
+def mean(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None, acc_dtype: Any = None) -> Variable:
+    """Mean over ``axis``; int and bool inputs are averaged in ``dtype`` (default ``config.floatX``)."""
     v = as_tensor_variable(x)
-    if np.dtype(v.dtype).kind != "f":
+    if dtype is not None:
+        v = cast(v, dtype)
+    elif np.dtype(v.dtype).kind != "f":
         v = cast(v, config.floatX)
     return _reduce("reduce_mean", v, axis, keepdims)
 

@@ -85,7 +85,7 @@ def test_equality_is_identity():
 
 def test_elementwise_dtype_errors():
     with pytest.raises(TypeError):
-        T.and_(T.fvector("f"), T.bvector("b"))
+        T.and_(T.fvector("f"), T.vector("b", dtype="bool"))
     with pytest.raises(TypeError):
         T.as_tensor_variable("abc")
     with pytest.raises(TypeError):

@@ -72,7 +72,7 @@ def _same(got, want, **kw):
     ],
 )
 def test_promotion_rules(expr, dtype):
-    i, k, f, d, b = T.ivector("i"), T.lvector("l"), T.fvector("f"), T.dvector("d"), T.bvector("b")
+    i, k, f, d, b = T.ivector("i"), T.lvector("l"), T.fvector("f"), T.dvector("d"), T.vector("b", dtype="bool")
     assert expr(i, k, f, d, b).dtype == dtype
 
 
@@ -134,7 +134,7 @@ def test_switch_with_non_bool_condition():
 
 def test_logical_ops_need_bool():
     with pytest.raises(TypeError):
-        T.ivector("i") & T.bvector("b")
+        T.ivector("i") & T.vector("b", dtype="bool")
     with pytest.raises(TypeError):
         ~T.fvector("f")
 
@@ -147,7 +147,7 @@ def test_constructor_dtypes():
     assert (T.fmatrix().dtype, T.fvector().dtype, T.fscalar().dtype, T.ftensor3().dtype) == ("float32",) * 4
     assert (T.imatrix().dtype, T.ivector().dtype, T.iscalar().dtype) == ("int32",) * 3
     assert (T.lmatrix().dtype, T.lvector().dtype, T.lscalar().dtype) == ("int64",) * 3
-    assert (T.bmatrix().dtype, T.bvector().dtype) == ("bool", "bool")
+    assert (T.bmatrix().dtype, T.bvector().dtype) == ("int8", "int8")  # Theano: b is int8
     assert T.matrix(dtype="int16").dtype == "int16"
     t = T.tensor("int16", 3)
     assert (t.dtype, t.ndim) == ("int16", 3)

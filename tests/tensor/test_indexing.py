@@ -233,7 +233,7 @@ def test_too_many_indices_on_symbolic_shape():
         pytest.param(lambda a: a[np.array([True, False, True])], id="bool mask"),
         pytest.param(lambda a: a[[1.0, 2.0]], id="float list"),
         pytest.param(lambda a: a[T.fscalar("f")], id="float scalar variable"),
-        pytest.param(lambda a: a[T.bvector("b")], id="bool vector variable"),
+        pytest.param(lambda a: a[T.vector("b", dtype="bool")], id="bool vector variable"),
         pytest.param(lambda a: a[T.fvector("f")], id="float vector variable"),
         pytest.param(lambda a: a[1 : T.fscalar("f")], id="float slice bound"),
     ],
