@@ -24,6 +24,7 @@ from .helper import (
     set_all_param_values,
 )
 from .input import InputLayer
+from .inverse import InverseLayer
 from .merge import ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, autocrop, autocrop_array_shapes, concat
 from .noise import DropoutLayer, GaussianNoiseLayer, dropout, dropout_channels, dropout_locations, spatial_dropout
 from .normalization import (
