@@ -5,8 +5,9 @@ time-major through :func:`graphc.scan` (an ONNX ``Loop``) or, with
 ``unroll_scan=True``, unrolled.  With a mask, a masked step carries the previous
 state (holes allowed).  ``backwards=True`` runs from the end and flips the
 output back to input order; ``only_return_final`` returns the state after the
-last step run.  ``grad_clipping`` marks where gradients are clipped (the
-training issue uses it) and ``gradient_steps`` truncates backpropagation.
+last step run.  ``grad_clipping`` clips the gradients flowing back through the
+gate pre-activations (Lasagne's placement) and ``gradient_steps`` truncates
+backpropagation through time.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ import numpy as np
 
 from ... import tensor as T
 from ...ir.ops.conv import check_spatial_attrs
+from ...ir.ops.pool import pool_windows
 from ...tensor.variable import Variable, apply_op
 from ..registry import grad_rule
 from .common import dim
@@ -264,37 +265,44 @@ def _pool_attrs(node: Any) -> tuple[int, tuple[int, ...], tuple[int, ...], tuple
     return n, k, s, p, [dim(y, 2 + i) for i in range(n)]
 
 
-def _per_image(g: Variable, x: Variable, fn: Any) -> Variable:
-    """Apply ``fn`` to ``g`` with batch and channels merged into one axis (one image per row)."""
-    shape = [dim(g, i) for i in range(2, g.ndim)]
-    out = fn(T.reshape(g, [-1, 1] + shape))
-    return T.reshape(out, _shape_of(x))
+def _window_counts(node: Any) -> Variable:
+    """``(1, 1, *O)``: how many elements each average divides by (see :func:`~graphc.ir.ops.pool.pool_windows`)."""
+    x = node.inputs[0]
+    n, k, s, p, counts = _pool_attrs(node)
+    ceil = bool(node.attrs.get("ceil_mode"))
+    include = bool(node.attrs.get("count_include_pad"))
+    dt = x.dtype
+    spatial = x.type.shape[2:]
+    if _static(*spatial):
+        table = np.ones((1, 1))
+        for i in range(n):
+            lo, hi = p[i], p[i] + spatial[i]
+            ws = pool_windows(spatial[i], k[i], s[i], p[i], p[n + i], ceil)
+            sizes = [len(w) if include else len(range(max(w.start, lo), min(w.stop, hi))) for w in ws]
+            table = np.multiply.outer(table, np.array(sizes, dtype=np.float64))
+        return T.constant(table.astype(dt))
+    # a convolution of ones (the real input, or the padded one) by a kernel of ones; extra end
+    # padding makes the ceil_mode windows whole, and a crop keeps the real windows
+    extra = [s[i] - 1 if ceil else 0 for i in range(n)]
+    if include:
+        ones = T.ones([1, 1] + [dim(x, 2 + i) + p[i] + p[n + i] for i in range(n)], dtype=dt)
+        pads = (0,) * n + tuple(extra)
+    else:
+        ones = T.ones([1, 1] + [dim(x, 2 + i) for i in range(n)], dtype=dt)
+        pads = tuple(p[:n]) + tuple(p[n + i] + extra[i] for i in range(n))
+    window = T.constant(np.ones((1, 1) + k, dtype=dt))
+    cnt = apply_op("conv", [ones, window], strides=s, pads=pads, dilations=(1,) * n, groups=1)
+    assert isinstance(cnt, Variable)
+    return cnt[_spatial_slice([None] * n, counts, [1] * n)] if ceil else cnt
 
 
 @grad_rule("avg_pool")
 def _avg_pool(node: Any, gs: list[Any]) -> list[Any]:
     x = node.inputs[0]
     n, k, s, p, counts = _pool_attrs(node)
-    a = node.attrs
-    ceil = bool(a.get("ceil_mode"))
-    dt = x.dtype
-    # window counts: a convolution of ones (the real input, or the padded one) by a kernel of ones;
-    # extra end padding makes the ceil_mode windows whole, and a crop keeps the real windows
-    extra = [s[i] - 1 if ceil else 0 for i in range(n)]
-    if a.get("count_include_pad"):
-        ones = T.ones([1, 1] + [dim(x, 2 + i) + p[i] + p[n + i] for i in range(n)], dtype=dt)
-        cpads = (0,) * n + tuple(extra)
-    else:
-        ones = T.ones([1, 1] + [dim(x, 2 + i) for i in range(n)], dtype=dt)
-        cpads = tuple(p[:n]) + tuple(p[n + i] + extra[i] for i in range(n))
-    window = T.constant(np.ones((1, 1) + k, dtype=dt))
-    cnt = apply_op("conv", [ones, window], strides=s, pads=cpads, dilations=(1,) * n, groups=1)
-    assert isinstance(cnt, Variable)
-    if ceil:
-        cnt = cnt[_spatial_slice([None] * n, counts, [1] * n)]
-    g = gs[0] / cnt
-    spread = np.ones((1, 1) + k)
-    return [_per_image(g, x, lambda gi: _scatter_back(gi, spread, s, p, x, counts))]
+    g = gs[0] / _window_counts(node)
+    g = T.reshape(g, [-1, 1] + [dim(g, 2 + i) for i in range(n)])  # one image per (batch, channel)
+    return [T.reshape(_scatter_back(g, np.ones((1, 1) + k), s, p, x, counts), _shape_of(x))]
 
 
 @grad_rule("max_pool")
