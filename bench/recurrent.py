@@ -17,7 +17,8 @@ import os
 import platform
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -118,14 +119,15 @@ def main() -> None:
             t_onnx = _session(torch_onnx, args.threads)
             xt = torch.from_numpy(x)
 
-            def run_torch() -> Any:
+            def run_torch(net: Any = net, xt: Any = xt) -> Any:
                 with torch.inference_mode():
                     return net(xt)[0]
 
+            # peers bind their session and input now: they are timed within this iteration
             peers = {
-                "graphc": lambda: g_default.run(None, {"x.input": x}),
-                "graphc (Loop path)": lambda: g_loop.run(None, {"x.input": x}),
-                "torch.onnx on ORT": lambda: t_onnx.run(None, {"x": x}),
+                "graphc": lambda s=g_default, x=x: s.run(None, {"x.input": x}),
+                "graphc (Loop path)": lambda s=g_loop, x=x: s.run(None, {"x.input": x}),
+                "torch.onnx on ORT": lambda s=t_onnx, x=x: s.run(None, {"x": x}),
                 "PyTorch eager": run_torch,
             }
             ref = run_torch().numpy()
