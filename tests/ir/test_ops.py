@@ -659,6 +659,31 @@ case("avg_pool_2d_f64", lambda x: T.signal.pool.pool_2d(x, (3, 2), ignore_border
      lambda x: _pool(x, (3, 2), (3, 2), "mean"), sym(data("float64", 2, 3, 7, 5), 0, 2))
 
 
+def _first_max_indices(x: np.ndarray, k: tuple[int, ...], s: tuple[int, ...], pads: tuple[int, ...],
+                       out: tuple[int, ...]) -> np.ndarray:
+    """Flat index into ``x`` of the first (row-major) maximum of each window's real elements."""
+    n = x.ndim - 2
+    y = np.zeros(x.shape[:2] + out, np.int64)
+    for b, c in np.ndindex(*x.shape[:2]):
+        for o in np.ndindex(*out):
+            best = None
+            for u in np.ndindex(*k):
+                at = tuple(o[i] * s[i] + u[i] - pads[i] for i in range(n))
+                if all(0 <= at[i] < x.shape[2 + i] for i in range(n)) and (best is None or x[(b, c) + at] > x[(b, c) + best]):
+                    best = at
+            y[(b, c) + o] = np.ravel_multi_index((b, c) + best, x.shape)
+    return y
+
+
+# ties everywhere (three values); overlapping windows, asymmetric pads, ceil_mode (a last window past the end pad)
+case("max_pool_indices_ties_ceil",
+     lambda x: apply_op("max_pool_indices", [x], kernel_shape=(3, 2), strides=(2, 1), pads=(1, 0, 0, 1), ceil_mode=True),
+     lambda x: _first_max_indices(x, (3, 2), (2, 1), (1, 0), (3, 7)), sym(np.round(data("float32", 2, 3, 5, 7) / 3)))
+case("max_pool_indices_f64_sym_3d",
+     lambda x: apply_op("max_pool_indices", [x], kernel_shape=(2, 2, 1), strides=(1, 2, 1), pads=(0, 1, 0, 0, 0, 0)),
+     lambda x: _first_max_indices(x, (2, 2, 1), (1, 2, 1), (0, 1, 0), (2, 2, 2)), sym(data("float64", 2, 1, 3, 3, 2), 0, 2, 3, 4))
+
+
 # -- the checks ---------------------------------------------------------------------
 def _dim_value(d: Dim, env: dict[str, int]) -> int | None:
     """The size a product-of-input-dims name stands for, or None when not derived from inputs."""

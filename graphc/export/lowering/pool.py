@@ -123,3 +123,17 @@ def _tensor_value(value: float, dtype: str):  # type: ignore[no-untyped-def]
     from onnx import numpy_helper
 
     return numpy_helper.from_array(np.array([value], dtype=dtype), name="value")
+
+
+@lowering("max_pool_indices")
+def _max_pool_indices(ctx: LoweringContext, n: LowerNode) -> list[str]:
+    """MaxPool's ``Indices`` output (row-major, flat over the whole input: ``storage_order=0``)."""
+    a = n.attrs
+    nsp = n.in_types[0].ndim - 2
+    k, s, p = list(a["kernel_shape"]), list(a["strides"]), list(a["pads"])
+    extra = _ceil_extra(n)
+    if extra is None:
+        attrs: dict[str, object] = dict(kernel_shape=k, strides=s, pads=p, ceil_mode=1)
+    else:
+        attrs = dict(kernel_shape=k, strides=s, pads=p[:nsp] + [e + x for e, x in zip(p[nsp:], extra)])
+    return ctx.node("MaxPool", n.inputs, n_out=2, name=n.name, **attrs)[1:]

@@ -7,6 +7,10 @@ all end pads.  Padding never wins a maximum (it acts as ``-inf``).  With
 padding.  An average divides by the number of window elements inside the
 padded input (``count_include_pad``) or inside the real input.  Each pad must
 be smaller than the window (ONNX Runtime's rule, and Theano's).
+
+``max_pool_indices`` gives, for each ``max_pool`` window, where its first
+maximum (row-major within the window) lies: max pooling's gradient is a
+scatter-add of the output gradient at these indices.
 """
 
 from __future__ import annotations
@@ -107,4 +111,46 @@ register_op(
     eval=_pool_eval("avg_pool"),
     arity=1,
     doc="N-d average pooling over (B, C, *S), as ONNX AveragePool (count_include_pad counts the pads)",
+)
+
+
+# -- max_pool_indices: where each maximum came from (max pooling's gradient routes through it) --------
+def _max_pool_indices_infer(types: list[TensorType], **attrs: Any) -> list[TensorType]:
+    (y,) = _pool_infer("max_pool_indices", _MAX_DTYPES)(types, **attrs)
+    return [TensorType("int64", y.shape)]
+
+
+def _max_pool_indices_eval(
+    xs: list[np.ndarray],
+    kernel_shape: Any,
+    strides: Any,
+    pads: Any,
+    ceil_mode: bool = False,
+    count_include_pad: bool = False,
+) -> list[np.ndarray]:
+    (x,) = xs
+    n = x.ndim - 2
+    spatial = x.shape[2:]
+    axes = [pool_windows(spatial[i], kernel_shape[i], strides[i], pads[i], pads[n + i], bool(ceil_mode)) for i in range(n)]
+    out = np.zeros(x.shape[:2] + tuple(len(a) for a in axes), dtype=np.int64)
+    for pos in np.ndindex(*out.shape[2:]):
+        windows = [axes[i][pos[i]] for i in range(n)]
+        real = [range(max(w.start - pads[i], 0), min(w.stop - pads[i], spatial[i])) for i, w in enumerate(windows)]
+        region = x[(slice(None), slice(None)) + tuple(slice(r.start, r.stop) for r in real)]
+        # numpy's argmax takes the first maximum in row-major order, as ONNX MaxPool's Indices do
+        first = region.reshape(x.shape[:2] + (-1,)).argmax(axis=2)
+        coords = np.unravel_index(first, [len(r) for r in real])
+        out[(Ellipsis,) + pos] = np.ravel_multi_index(tuple(c + r.start for c, r in zip(coords, real)), spatial)
+    # flat over the whole tensor, as ONNX MaxPool's Indices: image (b, c) starts at (b * C + c) * image size
+    image = int(np.prod(spatial))
+    out += (np.arange(x.shape[0] * x.shape[1], dtype=np.int64) * image).reshape(x.shape[:2] + (1,) * n)
+    return [out]
+
+
+register_op(
+    "max_pool_indices",
+    infer=_max_pool_indices_infer,
+    eval=_max_pool_indices_eval,
+    arity=1,
+    doc="for each max_pool window, the row-major flat index into the input of its first maximum (MaxPool's Indices)",
 )

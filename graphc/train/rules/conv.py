@@ -1,7 +1,7 @@
 """Gradient rules of convolution and pooling: ``conv``, ``conv_transpose``, ``max_pool``, ``avg_pool``.
 
-Every gradient is a composition of existing ops, so it exports, optimizes and
-differentiates again like any other expression:
+Gradients are expressions of registered ops, so they export, optimize and
+differentiate again like any other:
 
 * the input gradient of ``conv`` is a ``conv_transpose`` with the same
   attributes, and that of ``conv_transpose`` a ``conv``;
@@ -13,9 +13,11 @@ differentiates again like any other expression:
 * ``avg_pool`` spreads each output gradient, divided by its window's count,
   over its window: a ``conv_transpose`` by a kernel of ones;
 * ``max_pool`` routes each output gradient to the first maximum of its window
-  (row-major order within the window, ONNX's and numpy's tie rule): the
-  windows are stacked, ``argmax`` picks one offset per window, and a
-  ``conv_transpose`` by a one-hot kernel per offset puts the gradients back.
+  (row-major order within the window, ONNX's and numpy's tie rule):
+  ``max_pool_indices`` (ONNX MaxPool's ``Indices``) says where it lies, and
+  ``take_along_axis_grad`` (ScatterElements with ``reduction='add'``) adds the
+  gradients there.  Stacking the windows and taking their ``argmax`` would
+  need no op of its own, but runs several times slower in ONNX Runtime.
 
 Spatial sizes may be symbolic; where an output size cannot be chosen
 statically, the transposed convolution computes the largest size reachable
@@ -33,10 +35,12 @@ from ... import tensor as T
 from ...ir.ops.conv import check_spatial_attrs
 from ...ir.ops.pool import pool_windows
 from ...tensor.variable import Variable, apply_op
-from ..registry import grad_rule
+from ..registry import grad_rule, non_differentiable
 from .common import dim
 
 __all__: list[str] = []
+
+non_differentiable("max_pool_indices")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -307,26 +311,11 @@ def _avg_pool(node: Any, gs: list[Any]) -> list[Any]:
 
 @grad_rule("max_pool")
 def _max_pool(node: Any, gs: list[Any]) -> list[Any]:
+    from ...tensor.shape import shape_vector
+
     x = node.inputs[0]
-    n, k, s, p, counts = _pool_attrs(node)
-    ceil = bool(node.attrs.get("ceil_mode"))
-    ends = []
-    for i in range(n):
-        size, count = x.type.shape[2 + i], counts[i]
-        if _static(size, count):
-            ends.append(max((count - 1) * s[i] + k[i] - p[i] - size, 0))
-        else:  # a ceil_mode window runs past the padded input by less than a stride
-            ends.append(p[n + i] + (s[i] - 1 if ceil else 0))
-    # padding never wins a maximum: it is -inf, and with argmax's first-index rule loses every tie too
-    # unless the whole window is padding, which the pads' limit (smaller than the window) rules out
-    xp = T.pad(x, [0, 0] + [(p[i], ends[i]) for i in range(n)], value=-np.inf)
-    kp = int(np.prod(k))
-    first = T.argmax(_window_stack(xp, 2, k, s, (1,) * n, counts), axis=2, keepdims=True) if kp > 1 else None
-    g = T.expand_dims(gs[0], 2)  # (B, C, 1, *O)
-    if first is not None:
-        offsets = T.constant(np.arange(kp, dtype=np.int64).reshape((1, 1, kp) + (1,) * n))
-        g = T.switch(T.eq(first, offsets), g, T.zeros_like(g))  # (B, C, K, *O)
-    # one input channel per window offset, each scattered to its offset by a one-hot kernel
-    onehot = np.eye(kp).reshape((kp, 1) + k)
-    g = T.reshape(g, [-1, kp] + [dim(g, 3 + i) for i in range(n)])  # (B*C, K, *O)
-    return [T.reshape(_scatter_back(g, onehot, s, p, x, counts), _shape_of(x))]
+    where = apply_op("max_pool_indices", [x], **node.attrs)  # flat indices into x
+    assert isinstance(where, Variable)
+    size = _prod([dim(x, i) for i in range(x.ndim)])
+    dx = apply_op("take_along_axis_grad", [T.flatten(gs[0]), T.flatten(where), shape_vector([size])], axis=0)
+    return [T.reshape(dx, _shape_of(x))]
