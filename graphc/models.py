@@ -11,7 +11,7 @@ export to ONNX with a dynamic batch size.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -182,6 +182,64 @@ class Network:
         _no_regularizers(kwargs)
         self.build_graph()
         return [u for layer in self.layers for u in layer.updates]
+
+    # -- training ----------------------------------------------------------------
+    def itertrain(
+        self,
+        train: Any,
+        valid: Any = None,
+        algo: str = "rmsprop",
+        subalgo: str = "rmsprop",
+        save_every: Any = 0,
+        save_progress: Any = None,
+        **kwargs: Any,
+    ) -> Iterator[tuple[dict[str, float], dict[str, float]]]:
+        """Train, yielding ``(train_monitors, valid_monitors)`` dicts after every iteration.
+
+        Parameters
+        ----------
+        train, valid : list of array_like, array_like or callable
+            Arrays for :attr:`variables` (``[inputs, targets]``; an autoencoder
+            ``[inputs]``) or a callable returning such batches; ``valid``
+            defaults to ``train``.
+        algo : str
+            ``'sgd'``, ``'nag'``, ``'rmsprop'``, ``'adam'``, ``'adadelta'`` or ``'adagrad'``.
+        subalgo : str
+            For theanets' pretrainers (not available); ignored.
+        save_every : int or float
+            Save every this many iterations (int) or minutes (float) ...
+        save_progress : str, optional
+            ... to this file (``{}`` in it becomes the Unix time).
+        **kwargs
+            :class:`graphc.training.Trainer` options: ``batch_size``,
+            ``learning_rate``, ``patience``, ``min_improvement``,
+            ``validate_every``, ``max_updates``, ``progress``...
+
+        Yields
+        ------
+        train_monitors, valid_monitors : dict
+            ``loss``, ``err`` (the unregularized loss) and, for a classifier, ``acc``.
+        """
+        from .training import Trainer
+
+        if "algorithm" in kwargs:  # theanets' deprecated name
+            import warnings
+
+            warnings.warn('use "algo" instead of "algorithm"', DeprecationWarning, stacklevel=2)
+            algo = kwargs.pop("algorithm")
+            algo = algo[0] if isinstance(algo, (list, tuple)) else algo
+        trainer = Trainer(self, algo, save_every=save_every, save_progress=save_progress, **kwargs)
+        yield from trainer.itertrain(train, valid)
+
+    def train(self, *args: Any, **kwargs: Any) -> tuple[dict[str, float], dict[str, float]]:
+        """Train until the trainer stops (arguments as :meth:`itertrain`); the last monitors.
+
+        The best parameters (by validation loss) are restored at the end.
+        """
+        result: tuple[dict[str, float], dict[str, float]] = ({}, {})
+        for pair in self.itertrain(*args, **kwargs):
+            result = pair
+        return result
 
     # -- graph -------------------------------------------------------------------
     @property

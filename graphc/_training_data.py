@@ -1,0 +1,179 @@
+"""Minibatches for theanets training: checked arrays or a callable (downhill's ``Dataset``).
+
+A dataset is a list (or tuple) of arrays, one per placeholder of the network's
+loss (:attr:`Network.variables`: the inputs, then the targets and weights), or
+one array when the network needs one, or a callable that returns one batch per
+call.  Arrays are checked once (count, dimensions, dtypes, lengths, class
+labels) and converted to the placeholders' dtypes, so that a training step only
+slices them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .tensor.variable import Variable
+
+__all__ = ["Batches", "DEFAULT_CALLABLE_BATCHES"]
+
+DEFAULT_CALLABLE_BATCHES = 100  # downhill's iteration size for a callable without len()
+
+
+def _as_list(data: Any) -> list[Any]:
+    if isinstance(data, (list, tuple)):
+        return list(data)
+    return [data]
+
+
+class Batches:
+    """The minibatches of one dataset.
+
+    Parameters
+    ----------
+    data : list of array_like, array_like or callable
+        See the module docstring.
+    variables : list of Variable
+        The placeholders the batches feed, in order.
+    name : str
+        ``'train'`` or ``'valid'``, for messages.
+    batch_size : int
+        Examples per batch; ``<= 0`` puts the whole dataset in one batch.
+        Ignored for a callable.
+    iteration_size : int, optional
+        Batches per iteration (one call of :meth:`iteration`).  Default: every
+        batch once (a full pass over the arrays); for a callable its ``len()``,
+        else 100.
+    rng : numpy.random.RandomState, optional
+        Shuffles the examples at the start of every pass over the arrays; no
+        shuffling when None.
+    classes : dict, optional
+        ``{id(variable): number of classes}`` for integer class-label
+        placeholders, whose values are checked to lie in ``[0, classes)``.
+
+    Raises
+    ------
+    ValueError
+        For a wrong number of arrays, an array with the wrong number of
+        dimensions, arrays of different lengths, an empty dataset, or class
+        labels out of range.
+    TypeError
+        For an array that does not fit its placeholder's dtype (float class
+        labels, for instance).
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        variables: Sequence[Variable],
+        name: str,
+        batch_size: int = 32,
+        iteration_size: int | None = None,
+        rng: np.random.RandomState | None = None,
+        classes: dict[int, int] | None = None,
+    ) -> None:
+        self.name = name
+        self._variables = list(variables)
+        self._classes = classes or {}
+        self._rng = rng
+        self._callable: Callable[[], Any] | None = None
+        self._arrays: list[np.ndarray] = []
+        if callable(data) and not isinstance(data, np.ndarray):
+            self._callable = data
+            if iteration_size is None:
+                try:
+                    iteration_size = len(data)  # type: ignore[arg-type]
+                except TypeError:
+                    iteration_size = DEFAULT_CALLABLE_BATCHES
+            self.num_examples = None
+        else:
+            self._arrays = self._check(data, f"{name} data")
+            self.num_examples = len(self._arrays[0])
+            if self.num_examples == 0:
+                raise ValueError(f"{name} data: the arrays hold no examples")
+            size = self.num_examples if batch_size <= 0 else int(batch_size)
+            self._starts = list(range(0, self.num_examples, size))
+            self._size = size
+            if iteration_size is None:
+                iteration_size = len(self._starts)
+        if int(iteration_size) < 1:
+            raise ValueError(f"{name}: the number of batches per iteration must be at least 1, got {iteration_size}")
+        self.iteration_size = int(iteration_size)
+        self._index = 0
+        self._order: np.ndarray | None = None
+
+    @property
+    def batches_per_pass(self) -> int | None:
+        """Batches in one pass over the arrays (None for a callable)."""
+        return None if self._callable is not None else len(self._starts)
+
+    def _check(self, data: Any, where: str) -> list[np.ndarray]:
+        items = _as_list(data)
+        names = [v.name or f"input {i}" for i, v in enumerate(self._variables)]
+        if len(items) != len(self._variables):
+            raise ValueError(f"{where}: expected {len(self._variables)} array(s), for {names}, got {len(items)}")
+        arrays = []
+        for var, label, item in zip(self._variables, names, items):
+            arrays.append(self._convert(var, label, item, where))
+        lengths = [len(a) for a in arrays]
+        if len(set(lengths)) > 1:
+            shown = ", ".join(f"{n}: {k}" for n, k in zip(names, lengths))
+            raise ValueError(f"{where}: the arrays must hold the same number of examples, got {shown}")
+        return arrays
+
+    def _convert(self, var: Variable, label: str, item: Any, where: str) -> np.ndarray:
+        if isinstance(item, Variable):
+            raise TypeError(f"{where}: {label!r} got the symbolic {item!r}; pass a numeric array")
+        arr = np.asarray(item)
+        target = np.dtype(var.dtype)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{where}: {label!r} has dtype {arr.dtype}; expected numbers ({target})")
+        if target.kind in "iu" and arr.dtype.kind not in "iub":
+            raise TypeError(
+                f"{where}: {label!r} must hold integer class labels ({target}), got {arr.dtype}; "
+                f"convert it with .astype('{target}')"
+            )
+        if arr.ndim != var.ndim:
+            raise ValueError(f"{where}: {label!r} has {arr.ndim} dimension(s) (shape {arr.shape}); expected {var.ndim}")
+        for axis, size in enumerate(var.type.shape):
+            if isinstance(size, int) and arr.shape[axis] != size:
+                raise ValueError(f"{where}: {label!r} has shape {arr.shape}; axis {axis} must be {size}")
+        arr = np.ascontiguousarray(arr, dtype=target)
+        classes = self._classes.get(id(var))
+        if classes is not None and arr.size and (arr.min() < 0 or arr.max() >= classes):
+            raise ValueError(
+                f"{where}: {label!r} holds class labels from {arr.min()} to {arr.max()}; the network has "
+                f"{classes} classes, so labels must lie in [0, {classes - 1}]"
+            )
+        return arr
+
+    def _next(self, shuffle: bool) -> list[np.ndarray]:
+        if self._callable is not None:
+            return self._check(self._callable(), f"{self.name} batch")
+        if self._index == 0:
+            self._order = self._rng.permutation(self.num_examples) if shuffle and self._rng is not None else None
+        start = self._starts[self._index]
+        self._index = (self._index + 1) % len(self._starts)
+        if self._order is None:
+            return [a[start : start + self._size] for a in self._arrays]
+        take = self._order[start : start + self._size]
+        return [a[take] for a in self._arrays]
+
+    def iteration(self, shuffle: bool = True) -> Iterator[list[np.ndarray]]:
+        """Yield :attr:`iteration_size` batches, continuing where the last iteration stopped.
+
+        Parameters
+        ----------
+        shuffle : bool
+            Draw the examples in a new random order at the start of each pass
+            over the arrays (when the dataset has an rng).
+
+        Yields
+        ------
+        list of ndarray
+            One array per placeholder.
+        """
+        for _ in range(self.iteration_size):
+            yield self._next(shuffle)

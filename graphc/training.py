@@ -1,0 +1,470 @@
+"""theanets training: the loop behind :meth:`Network.train` and :meth:`Network.itertrain`.
+
+A :class:`Trainer` compiles two functions with :func:`graphc.function`: a
+training step (the loss and the monitors as outputs, the optimizer's updates
+from :mod:`graphc.updates`) and an evaluation (the same outputs, no updates).
+It then runs downhill's loop (downhill was theanets' optimizer library):
+
+- an *iteration* is ``train_batches`` minibatches, by default one pass over
+  the training arrays, whose examples are shuffled at every pass with the
+  network's rng;
+- the validation set is evaluated before training and every
+  ``validate_every`` iterations; a validation whose loss is not lower than the
+  best one by the relative amount ``min_improvement`` is a failure, and
+  training stops when more than ``patience`` validations in a row failed;
+- training also stops after ``max_updates`` iterations (downhill's name; an
+  "update" there is an iteration, not a minibatch) or ``max_epochs``;
+- at the end, the parameters of the best validation are restored.
+
+Two things differ from downhill, on purpose: the iteration that ends training
+by ``max_updates``/``max_epochs`` is validated (downhill never validated it, and
+with ``max_updates < validate_every`` restored the untrained initial
+parameters), and monitor values are averaged over the examples, not over the
+batches (so a short last batch does not count as much as a full one).  The
+update rules are Lasagne's (:mod:`graphc.updates`); downhill's hyper-parameter
+names (``rms_halflife``, ``rms_regularizer``, ``beta1_halflife``...) are
+accepted beside Lasagne's (``rho``, ``epsilon``, ``beta1``...).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from . import losses as _losses
+from . import tensor as T
+from . import updates as _updates
+from ._training_data import Batches
+from .runtime import function
+from .train.grad import grad as _grad
+
+__all__ = ["Trainer", "ALGORITHMS", "progress_enabled"]
+
+log = logging.getLogger(__name__)
+
+ALGORITHMS = ("sgd", "nag", "rmsprop", "adam", "adadelta", "adagrad")
+"""The ``algo`` names :class:`Trainer` knows."""
+
+_NOT_YET = ("rprop", "esgd", "layerwise", "pretrain", "sample")
+
+# theanets' regularizer options: passed on to Network.loss/monitors when they are set
+_NETWORK_OPTIONS = frozenset(
+    {
+        "regularizers", "monitors", "input_dropout", "hidden_dropout", "output_dropout", "dropout",
+        "input_noise", "hidden_noise", "output_noise", "noise", "weight_l2", "weight_decay", "weight_l1",
+        "weight_sparsity", "hidden_l1", "hidden_sparsity", "recurrent_norm", "recurrent_state", "contractive",
+    }
+)  # fmt: skip
+
+_TRAINER_OPTIONS = frozenset(
+    {
+        "batch_size", "iteration_size", "train_batches", "valid_batches", "rng", "validate_every",
+        "patience", "min_improvement", "max_updates", "max_epochs", "save_every", "save_progress",
+        "progress", "learning_rate", "momentum", "nesterov", "max_gradient_norm", "max_gradient_elem",
+        "max_gradient_clip", "gradient_clip", "monitor_gradients", "rho", "rms_halflife", "epsilon",
+        "rms_regularizer", "regularizer", "beta1", "beta2", "beta1_halflife", "beta2_halflife",
+    }
+)  # fmt: skip
+
+_OFF = ("0", "false", "no", "off")
+_ON = ("1", "true", "yes", "on", "force")
+
+
+def progress_enabled(progress: bool | None = None, stream: Any = None) -> bool:
+    """Whether training shows a progress bar.
+
+    ``GRAPHC_PROGRESS=0`` (or ``false``/``no``/``off``) switches it off in any
+    case; otherwise ``progress=True`` or ``GRAPHC_PROGRESS=1`` forces it on,
+    ``progress=False`` switches it off, and by default it is shown only when
+    ``stream`` (standard error) is a terminal.
+
+    Parameters
+    ----------
+    progress : bool, optional
+    stream : file object, optional
+        Where the bar is written; default ``sys.stderr``.
+
+    Returns
+    -------
+    bool
+    """
+    env = os.environ.get("GRAPHC_PROGRESS", "").strip().lower()
+    if env in _OFF or progress is False:
+        return False
+    if progress or env in _ON:
+        return True
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _halflife(value: float, name: str) -> float:
+    """downhill's EWMA weight ``exp(-ln 2 / halflife)``."""
+    if not value or value <= 0:
+        raise ValueError(f"{name} must be a positive number of updates, got {value!r}")
+    return math.exp(-math.log(2) / float(value))
+
+
+def _int_option(kwargs: Mapping[str, Any], name: str, default: Any, low: int) -> Any:
+    value = kwargs.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+class Trainer:
+    """Trains a theanets :class:`~graphc.models.Network` with one of :data:`ALGORITHMS`.
+
+    Parameters
+    ----------
+    network : Network
+    algo : str
+        ``'sgd'``, ``'nag'`` (SGD with Nesterov momentum), ``'rmsprop'``
+        (default), ``'adam'``, ``'adadelta'`` or ``'adagrad'``.
+    batch_size : int
+        Examples per minibatch (default 32; ``<= 0``: the whole dataset).
+    train_batches, valid_batches : int, optional
+        Minibatches per training iteration, per validation (default: a full
+        pass; ``iteration_size`` sets both).  For a callable dataset: its
+        ``len()``, else 100.
+    rng : int or numpy.random.RandomState, optional
+        Shuffles the training examples; default the network's ``rng``.
+    validate_every : int
+        Iterations between validations (default 10).
+    patience : int
+        Failed validations tolerated in a row (default 5).
+    min_improvement : float
+        Relative decrease of the validation loss that counts as progress
+        (default 0: any decrease).
+    max_updates, max_epochs : int, optional
+        Stop after this many iterations (either name; the smaller wins).
+    save_every : int or float
+        With ``save_progress``: save the network every this many iterations
+        (an int) or minutes (a float), as theanets does.  Default 0 (never).
+    save_progress : str, optional
+        The file to save to, with :meth:`Network.save` (atomic).  A ``{}`` in
+        it is replaced by the Unix time of the save.
+    progress : bool, optional
+        Show a progress bar (tqdm); see :func:`progress_enabled`.
+    learning_rate : float
+        Default 1e-4, as downhill (1.0 for adadelta, whose step needs none).
+    momentum : float
+        Added to any algorithm's step, as downhill does (default 0).
+    nesterov : bool
+        Nesterov momentum (what ``'nag'`` sets).
+    max_gradient_norm, max_gradient_elem : float
+        Rescale each parameter's gradient to at most this L2 norm, or clip its
+        elements to ``[-limit, limit]`` (the latter wins; 0 disables).
+        ``gradient_clip`` and ``max_gradient_clip`` are old names of
+        ``max_gradient_elem``.
+    monitor_gradients : bool
+        Add a monitor ``grad(<param>)``, the squared norm of each gradient.
+    rho, rms_halflife : float
+        rmsprop/adadelta decay, or downhill's half-life (in updates) giving
+        ``rho = exp(-ln 2 / halflife)``; default half-life 14.
+    epsilon, rms_regularizer, regularizer : float
+        The rules' epsilon (default 1e-8, downhill's; ``regularizer`` is
+        downhill's name for adagrad).
+    beta1, beta2, beta1_halflife, beta2_halflife : float
+        Adam's decays, or downhill's half-lives (defaults 7 and 69).
+    **kwargs
+        Regularizer options of theanets (``weight_l2``, ``hidden_dropout``...),
+        passed to :meth:`Network.loss` and :meth:`Network.monitors` when set.
+
+    Attributes
+    ----------
+    best_loss : float or None
+        The lowest validation loss seen.
+    best_iteration : int
+        The iteration whose parameters gave it (0: before training).
+    iterations, updates, validations : int
+        Counts of the latest run: training iterations, minibatch updates,
+        validations.
+    last_validation : dict
+        The monitors of the latest validation.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``algo`` (naming the known ones) or a bad option value.
+    TypeError
+        For an unknown option.
+    """
+
+    def __init__(self, network: Any, algo: str = "rmsprop", **kwargs: Any) -> None:
+        if not isinstance(algo, str) or algo.lower() not in ALGORITHMS:
+            extra = " (theanets also had 'rprop', 'esgd' and pretrainers, not available yet)"
+            hint = extra if isinstance(algo, str) and algo.lower() in _NOT_YET else ""
+            raise ValueError(f"unknown training algorithm {algo!r}{hint}; known algorithms: {', '.join(ALGORITHMS)}")
+        unknown = sorted(set(kwargs) - _TRAINER_OPTIONS - _NETWORK_OPTIONS)
+        if unknown:
+            raise TypeError(
+                f"unknown training option(s) {unknown}; options are {sorted(_TRAINER_OPTIONS)} and the "
+                f"regularizers {sorted(_NETWORK_OPTIONS)}"
+            )
+        self.network = network
+        self.algo = algo.lower()
+        self.options = dict(kwargs)
+        self._read_options(kwargs)
+        reg = {k: v for k, v in kwargs.items() if k in _NETWORK_OPTIONS and v}
+        self._params = list(network.params)
+        if not self._params:
+            raise ValueError(f"{network!r} has no parameters to train")
+        loss = network.loss(**reg)
+        monitors = [("loss", loss), *network.monitors(**reg)]
+        grads = self._gradients(loss)
+        if kwargs.get("monitor_gradients"):
+            monitors.extend((f"grad({p.name})", (g * g).sum()) for p, g in zip(self._params, grads))
+        self.monitor_names = [name for name, _ in monitors]
+        exprs = [expr for _, expr in monitors]
+        layer_updates = list(network.updates(**reg))
+        rule_updates = self._rule_updates(grads, kwargs)
+        name = f"{type(network).__name__}.{self.algo}"
+        inputs = list(network.variables)
+        self._variables = inputs
+        self.f_step = function(inputs, exprs, updates=layer_updates + list(rule_updates.items()), name=name)
+        self.f_eval = function(inputs, exprs, updates=layer_updates, name=f"{type(network).__name__}.evaluate")
+        self._classes = self._class_counts()
+        self.best_loss: float | None = None
+        self.best_iteration = 0
+        self.iterations = self.updates = self.validations = 0
+        self._best_validation = 0
+        self.last_validation: dict[str, float] = {}
+        self._best_params: list[np.ndarray] = [p.get_value() for p in self._params]
+
+    # -- setup -----------------------------------------------------------------------------
+    def _read_options(self, kw: Mapping[str, Any]) -> None:
+        self.batch_size = kw.get("batch_size", 32)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)):
+            raise ValueError(f"batch_size must be an integer, got {self.batch_size!r}")
+        both = kw.get("iteration_size")
+        self.train_batches = _int_option(kw, "train_batches", both, 1)
+        self.valid_batches = _int_option(kw, "valid_batches", both, 1)
+        self.validate_every = _int_option(kw, "validate_every", 10, 1)
+        self.patience = _int_option(kw, "patience", 5, 0)
+        limits = [_int_option(kw, k, None, 0) for k in ("max_updates", "max_epochs")]
+        self.max_updates = min((v for v in limits if v is not None), default=None)
+        self.min_improvement = float(kw.get("min_improvement", 0.0))
+        if not self.min_improvement >= 0:
+            raise ValueError(f"min_improvement must be >= 0, got {kw.get('min_improvement')!r}")
+        save_every = kw.get("save_every", 0) or 0
+        if isinstance(save_every, bool) or not isinstance(save_every, (int, float, np.integer, np.floating)):
+            raise ValueError(f"save_every must be an int (iterations) or a float (minutes), got {save_every!r}")
+        if save_every < 0:
+            raise ValueError(f"save_every must be >= 0, got {save_every!r}")
+        self.save_every = save_every
+        self.save_progress = kw.get("save_progress")
+        self.progress = kw.get("progress")
+        rng = kw.get("rng", getattr(self.network, "_rng", None))
+        self.rng = rng if isinstance(rng, np.random.RandomState) else np.random.RandomState(rng)
+
+    def _gradients(self, loss: Any) -> list[Any]:
+        grads = list(_grad(loss, self._params))
+        elem = self.options.get("max_gradient_elem") or 0
+        for old in ("gradient_clip", "max_gradient_clip"):
+            elem = elem or self.options.get(old) or 0
+        norm = self.options.get("max_gradient_norm") or 0
+        if elem > 0:
+            return [T.clip(g, -float(elem), float(elem)) for g in grads]
+        if norm > 0:
+            return [g * T.minimum(1.0, float(norm) / T.sqrt((g * g).sum())) for g in grads]
+        return grads
+
+    def _rule_updates(self, grads: list[Any], kw: Mapping[str, Any]) -> OrderedDict[Any, Any]:
+        algo, params = self.algo, self._params
+        lr = kw.get("learning_rate", 1.0 if algo == "adadelta" else 1e-4)
+        eps = kw.get("epsilon", kw.get("rms_regularizer", kw.get("regularizer", 1e-8)))
+        rho = kw["rho"] if "rho" in kw else _halflife(kw.get("rms_halflife", 14), "rms_halflife")
+        if algo in ("sgd", "nag"):
+            updates = _updates.sgd(grads, params, learning_rate=lr)
+        elif algo == "rmsprop":
+            updates = _updates.rmsprop(grads, params, learning_rate=lr, rho=rho, epsilon=eps)
+        elif algo == "adadelta":
+            updates = _updates.adadelta(grads, params, learning_rate=lr, rho=rho, epsilon=eps)
+        elif algo == "adagrad":
+            updates = _updates.adagrad(grads, params, learning_rate=lr, epsilon=eps)
+        else:
+            b1 = kw["beta1"] if "beta1" in kw else _halflife(kw.get("beta1_halflife", 7), "beta1_halflife")
+            b2 = kw["beta2"] if "beta2" in kw else _halflife(kw.get("beta2_halflife", 69), "beta2_halflife")
+            updates = _updates.adam(grads, params, learning_rate=lr, beta1=b1, beta2=b2, epsilon=eps)
+        momentum = kw.get("momentum", 0) or 0
+        if momentum:
+            nesterov = algo == "nag" or bool(kw.get("nesterov", False))
+            apply = _updates.apply_nesterov_momentum if nesterov else _updates.apply_momentum
+            updates = apply(updates, params, momentum=momentum)
+        return updates
+
+    def _class_counts(self) -> dict[int, int]:
+        """``{id(target placeholder): number of classes}`` for the cross-entropy losses."""
+        counts: dict[int, int] = {}
+        for loss in self.network.losses:
+            if isinstance(loss, _losses.CrossEntropy) and loss._own_target:
+                layer_name = loss.output_name.split(":", 1)[0]
+                for layer in self.network.layers:
+                    if layer.name == layer_name and isinstance(getattr(layer, "size", None), int):
+                        counts[id(loss._target)] = layer.size
+        return counts
+
+    def dataset(self, data: Any, name: str, shuffle: bool) -> Batches:
+        """Wrap training or validation ``data`` in checked :class:`~graphc._training_data.Batches`.
+
+        Raises
+        ------
+        ValueError, TypeError
+            See :class:`~graphc._training_data.Batches`.
+        """
+        size = self.train_batches if name == "train" else self.valid_batches
+        rng = self.rng if shuffle else None
+        return Batches(data, self._variables, name, self.batch_size, size, rng, self._classes)
+
+    # -- running ---------------------------------------------------------------------------
+    def _run(self, fn: Any, batches: Batches, shuffle: bool) -> OrderedDict[str, float]:
+        totals = np.zeros(len(self.monitor_names))
+        count = 0
+        for batch in batches.iteration(shuffle):
+            n = len(batch[0])
+            totals += n * np.array([float(v) for v in fn(*batch)])
+            count += n
+            if fn is self.f_step:
+                self.updates += 1
+        return OrderedDict(zip(self.monitor_names, (float(v) for v in totals / max(count, 1))))
+
+    def evaluate(self, batches: Batches) -> OrderedDict[str, float]:
+        """Monitor values of the current parameters on ``batches`` (averaged over the examples)."""
+        return self._run(self.f_eval, batches, shuffle=False)
+
+    def _validate(self, batches: Batches) -> tuple[OrderedDict[str, float], bool]:
+        """Evaluate, keep the parameters when they are the best so far; True when patience ran out."""
+        monitors = self.evaluate(batches)
+        self.validations += 1
+        self.last_validation = monitors
+        loss, best = monitors["loss"], self.best_loss
+        marker = ""
+        if best is None or math.isnan(best) or best - loss > abs(best) * self.min_improvement:
+            self.best_loss, self.best_iteration = loss, self.iterations
+            self._best_validation = self.validations
+            self._best_params = [p.get_value() for p in self._params]
+            marker = " *"
+        log.info("validation %d %s%s", self.iterations, _fmt(monitors), marker)
+        return monitors, self.validations - self._best_validation > self.patience
+
+    def restore_best(self) -> None:
+        """Set the parameters to those of the best validation."""
+        for p, value in zip(self._params, self._best_params):
+            p.set_value(value)
+
+    def _save(self, last: list[float]) -> None:
+        if not self.save_progress or not self.save_every:
+            return
+        now = time.time()
+        if isinstance(self.save_every, (float, np.floating)):
+            due = now - last[0] >= 60.0 * float(self.save_every)
+        else:
+            due = self.iterations % int(self.save_every) == 0
+        if due:
+            path = str(self.save_progress).format(int(now))
+            self.network.save(path)
+            log.info("saved %s", path)
+            last[0] = now
+
+    def itertrain(self, train: Any, valid: Any = None) -> Iterator[tuple[dict[str, float], dict[str, float]]]:
+        """Train, yielding ``(train_monitors, valid_monitors)`` after every iteration.
+
+        The validation monitors are those of the latest validation.  When the
+        loop ends (patience, ``max_updates``, ``max_epochs``, or Ctrl-C), the
+        best parameters are restored; a caller that stops iterating early
+        keeps the current ones.
+
+        Parameters
+        ----------
+        train : list of array_like, array_like or callable
+            Arrays for :attr:`Network.variables` (inputs, then targets and
+            weights; an autoencoder needs only its inputs), or a callable
+            returning one such batch per call.
+        valid : same as ``train``, optional
+            Validation data; default the training data.
+
+        Yields
+        ------
+        train_monitors, valid_monitors : dict
+            ``{'loss': ..., 'err': ...}`` (and ``'acc'`` for a classifier),
+            floats.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For data that do not fit the network (see :meth:`dataset`).
+        """
+        train_set = self.dataset(train, "train", shuffle=True)
+        valid_set = self.dataset(train if valid is None else valid, "valid", shuffle=False)
+        self.best_loss, self.best_iteration, self._best_validation = None, 0, 0
+        self.iterations = self.updates = self.validations = 0
+        try:
+            validation, stop = self._validate(valid_set)
+        except KeyboardInterrupt:
+            log.info("interrupted!")
+            return
+        bar = self._progress_bar()
+        last_save = [time.time()]
+        try:
+            while not stop and (self.max_updates is None or self.iterations < self.max_updates):
+                try:
+                    training = self._run(self.f_step, train_set, shuffle=True)
+                    self.iterations += 1
+                    done = self.max_updates is not None and self.iterations >= self.max_updates
+                    if done or self.iterations % self.validate_every == 0:
+                        validation, stop = self._validate(valid_set)
+                except KeyboardInterrupt:
+                    log.info("interrupted!")
+                    break
+                log.info("%s %d %s", self.algo, self.iterations, _fmt(training))
+                if stop:
+                    log.info("patience elapsed!")
+                self._save(last_save)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{training['loss']:.4g}", valid=f"{validation['loss']:.4g}", refresh=False)
+                    bar.update(1)
+                yield dict(training), dict(validation)
+            self.restore_best()
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def train(self, train: Any, valid: Any = None) -> tuple[dict[str, float], dict[str, float]]:
+        """Run :meth:`itertrain` to the end.
+
+        Returns
+        -------
+        train_monitors, valid_monitors : dict
+            Those of the last iteration (when no iteration ran: an empty
+            training dict and the first validation).
+        """
+        result: tuple[dict[str, float], dict[str, float]] | None = None
+        for pair in self.itertrain(train, valid):
+            result = pair
+        if result is None:
+            return {}, dict(self.last_validation)
+        return result
+
+    def _progress_bar(self) -> Any:
+        if not progress_enabled(self.progress):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.max_updates, desc=f"{type(self.network).__name__} {self.algo}", unit="it", leave=True)
+
+
+def _fmt(monitors: Mapping[str, float]) -> str:
+    return " ".join(f"{k}={v:.6f}" for k, v in monitors.items())

@@ -1,0 +1,352 @@
+"""theanets training: Network.train/itertrain and graphc.training.Trainer."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import graphc as theanets
+import graphc.tensor as TT
+from graphc.layers.theanets_base import Layer
+from graphc.training import ALGORITHMS, Trainer, progress_enabled
+
+QUIET = dict(progress=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_progress_env(monkeypatch):
+    monkeypatch.delenv("GRAPHC_PROGRESS", raising=False)
+
+
+@pytest.fixture(scope="module")
+def linear_data():
+    rng = np.random.RandomState(0)
+    x = rng.randn(128, 3).astype("f")
+    y = (x @ rng.randn(3, 2)).astype("f")
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.RandomState(1)
+    labels = rng.randint(0, 2, size=200)
+    centers = np.array([[-2.0, -1.0], [2.0, 1.0]])
+    x = (centers[labels] + 0.7 * rng.randn(200, 2)).astype("f")
+    return x, labels.astype("int64")
+
+
+def mse(net, x, y):
+    return float(np.mean((net.predict(x) - y) ** 2))
+
+
+# -- algorithms ---------------------------------------------------------------------------------
+HYPER = {
+    "sgd": dict(learning_rate=0.05),
+    "nag": dict(learning_rate=0.05, momentum=0.9),
+    "rmsprop": dict(learning_rate=0.01),
+    "adam": dict(learning_rate=0.01),
+    "adadelta": dict(epsilon=1e-4),
+    "adagrad": dict(learning_rate=0.1),
+}
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_each_algorithm_reduces_the_loss(algo, linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    before = mse(net, x, y)
+    train, valid = net.train([x, y], algo=algo, max_updates=5, validate_every=1, **HYPER[algo], **QUIET)
+    after = mse(net, x, y)
+    assert after < 0.5 * before
+    # the restored (best) parameters are at least as good as the last validated ones
+    assert after <= valid["loss"] * (1 + 1e-5)
+    assert set(train) == {"loss", "err"}
+
+
+def test_momentum_gradient_clipping_and_gradient_monitors(linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    before = mse(net, x, y)
+    trainer = Trainer(
+        net,
+        "sgd",
+        learning_rate=0.05,
+        momentum=0.5,
+        max_gradient_norm=1.0,
+        monitor_gradients=True,
+        max_updates=3,
+        **QUIET,
+    )
+    assert trainer.monitor_names == ["loss", "err", "grad(hid1.w)", "grad(hid1.b)", "grad(out.w)", "grad(out.b)"]
+    train, _ = trainer.train([x, y])
+    assert all(train[k] > 0 for k in trainer.monitor_names)
+    assert mse(net, x, y) < before
+    net = theanets.Regressor([3, 5, 2])
+    net.train([x, y], algo="rmsprop", learning_rate=0.01, max_gradient_elem=0.1, max_updates=3, **QUIET)
+    assert mse(net, x, y) < before
+
+
+def test_unknown_algorithm_lists_the_known_ones():
+    net = theanets.Regressor([3, 2])
+    with pytest.raises(ValueError, match="known algorithms: sgd, nag, rmsprop, adam, adadelta, adagrad"):
+        net.train([np.zeros((4, 3)), np.zeros((4, 2))], algo="bfgs")
+    with pytest.raises(ValueError, match="rprop"):
+        Trainer(net, "rprop")
+    with pytest.raises(TypeError, match="learning_rte"):
+        Trainer(net, "sgd", learning_rte=0.1)
+
+
+def test_theanets_spellings_are_accepted(linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    with pytest.warns(DeprecationWarning, match="algo"):
+        train, _ = net.train([x, y], algorithm=["sgd"], learning_rate=0.01, max_updates=1, **QUIET)
+    assert set(train) == {"loss", "err"}
+    # unset regularizers are ignored, as theanets does; downhill's hyper-parameter names work
+    net.train([x, y], algo="adam", weight_l2=0, hidden_dropout=0.0, beta1_halflife=7, rms_regularizer=1e-8,
+              max_updates=1, **QUIET)  # fmt: skip
+    # rms_halflife h means rho = exp(-ln 2 / h)
+    nets = [theanets.Regressor([3, 5, 2]) for _ in range(2)]
+    nets[0].train([x, y], algo="rmsprop", learning_rate=0.01, rms_halflife=1, max_updates=2, **QUIET)
+    nets[1].train([x, y], algo="rmsprop", learning_rate=0.01, rho=0.5, max_updates=2, **QUIET)
+    for a, b in zip(nets[0].params, nets[1].params):
+        np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=1e-6)
+
+
+# -- classifier and autoencoder -----------------------------------------------------------------
+def test_classifier_separable_problem(blobs):
+    x, labels = blobs
+    net = theanets.Classifier([2, 8, 2])
+    train, valid = net.train([x, labels], algo="adam", learning_rate=0.05, max_updates=10, validate_every=2, **QUIET)
+    assert set(train) == set(valid) == {"loss", "err", "acc"}
+    assert valid["acc"] > 0.9 and net.score(x, labels) > 0.9
+    assert valid["acc"] == pytest.approx(net.score(x, labels), abs=1e-6)
+
+
+@pytest.fixture
+def nobias():
+    """The seed's custom layer, registered for the test only (the seed test module has its own)."""
+    previous = Layer._registry.get("nobias")
+
+    class NoBias(theanets.Layer):
+        def transform(self, inputs):
+            return TT.dot(inputs, self.find("w"))
+
+        def setup(self):
+            self.add_weights("w", nin=self.input_size, nout=self.output_size)
+
+    yield NoBias
+    if previous is None:
+        Layer._registry.pop("nobias", None)
+    else:
+        Layer._registry["nobias"] = previous
+
+
+def test_seed_autoencoder_learns_the_principal_subspace(nobias):
+    rng = np.random.RandomState(2)
+    x = rng.randn(512, 3) @ rng.randn(3, 4) + 0.05 * rng.randn(512, 4)
+    x = (x - x.mean(axis=0)).astype("f")
+    eig = np.linalg.eigvalsh(np.cov(x.T, bias=True))
+    pca_mse, total = eig[0] / 4, eig.sum() / 4  # best rank-3 reconstruction error; error of predicting 0
+    net = theanets.Autoencoder(layers=(4, (3, "nobias", "linear"), (4, "tied", "linear")))
+    assert isinstance(net.layers[1], nobias)
+    before = mse(net, x, x)
+    train, valid = net.train(x, algo="adam", learning_rate=0.02, max_updates=40, validate_every=5, **QUIET)
+    assert set(train) == {"loss", "err"}
+    assert valid["loss"] < 1.5 * pca_mse < 0.01 * total < before
+    # the best parameters are restored; the monitors are those of the last iteration
+    assert mse(net, x, x) <= valid["loss"] * (1 + 1e-5)
+
+
+# -- stopping, best parameters, saving ---------------------------------------------------------
+def test_patience_stops_after_patience_failed_validations(linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    # a zero learning rate never improves: validation 1 is the best, then `patience` failures
+    # are tolerated and the next one stops training
+    trainer = Trainer(net, "sgd", learning_rate=0.0, validate_every=1, patience=2, **QUIET)
+    yielded = list(trainer.itertrain([x, y]))
+    assert trainer.validations == 4 and trainer.iterations == 3 and len(yielded) == 3
+    assert trainer.best_iteration == 0
+
+    trainer = Trainer(net, "sgd", learning_rate=0.0, validate_every=3, patience=1, **QUIET)
+    yielded = list(trainer.itertrain([x, y]))
+    assert trainer.validations == 3 and trainer.iterations == 6 and len(yielded) == 6
+
+
+def test_min_improvement_counts_small_gains_as_failures(linear_data):
+    x, y = linear_data
+    kw = dict(algo="sgd", learning_rate=0.001, validate_every=1, patience=1, max_updates=30, **QUIET)
+    net = theanets.Regressor([3, 5, 2])
+    assert len(list(net.itertrain([x, y], **kw))) == 30  # slow but steady progress
+    net = theanets.Regressor([3, 5, 2])
+    assert len(list(net.itertrain([x, y], min_improvement=0.5, **kw))) == 2  # no halving of the loss
+
+
+def test_max_updates_caps_iterations_and_train_batches(linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    trainer = Trainer(net, "rmsprop", learning_rate=0.01, max_updates=3, batch_size=32, **QUIET)
+    assert len(list(trainer.itertrain([x, y]))) == 3
+    assert trainer.iterations == 3 and trainer.updates == 3 * (128 // 32)
+    assert trainer.validations == 2  # before training and after the last iteration
+
+    trainer = Trainer(net, "rmsprop", max_updates=5, max_epochs=2, train_batches=3, batch_size=50, **QUIET)
+    list(trainer.itertrain([x, y]))
+    assert trainer.iterations == 2 and trainer.updates == 6
+
+    trainer = Trainer(net, "sgd", max_updates=0, **QUIET)
+    assert trainer.train([x, y]) == ({}, trainer.last_validation) and trainer.updates == 0
+
+
+def test_best_parameters_are_restored(linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    trainer = Trainer(net, "sgd", learning_rate=0.5, validate_every=1, max_updates=6, patience=10, **QUIET)
+    losses = [valid["loss"] for _, valid in trainer.itertrain([x, y])]
+    assert trainer.best_loss == min(losses) < losses[-1]  # the last parameters are not the best
+    assert trainer.best_iteration == 1 + losses.index(min(losses))
+    assert mse(net, x, y) == pytest.approx(trainer.best_loss, rel=1e-5)
+
+
+def test_interrupting_the_generator_keeps_the_current_parameters(linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    gen = net.itertrain([x, y], algo="sgd", learning_rate=0.5, validate_every=1, **QUIET)
+    for _ in range(3):
+        _, valid = next(gen)
+    gen.close()
+    assert mse(net, x, y) == pytest.approx(valid["loss"], rel=1e-5)
+
+
+def test_save_every_writes_a_loadable_model(tmp_path, linear_data):
+    x, y = linear_data
+    path = tmp_path / "progress.npz"
+    net = theanets.Regressor([3, 5, 2])
+    seen = {}
+    for i, _ in enumerate(
+        net.itertrain(
+            [x, y], algo="adam", learning_rate=0.01, max_updates=4, save_every=2, save_progress=str(path), **QUIET
+        ),
+        start=1,
+    ):
+        assert path.exists() == (i >= 2)
+        seen[i] = {p.name: p.get_value() for p in net.params}
+        if i == 2:
+            loaded = theanets.Regressor.load(path)
+            for p in loaded.params:
+                np.testing.assert_array_equal(p.get_value(), seen[2][p.name])
+    loaded = theanets.Network.load(path)
+    assert isinstance(loaded, theanets.Regressor)
+    for p in loaded.params:
+        np.testing.assert_array_equal(p.get_value(), seen[4][p.name])
+
+
+def test_save_every_minutes_and_timestamped_names(tmp_path, linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    net.train([x, y], max_updates=2, save_every=1e-9, save_progress=str(tmp_path / "net-{}.npz"), **QUIET)
+    files = sorted(os.listdir(tmp_path))
+    assert files and all(f.startswith("net-") and f[4:-4].isdigit() for f in files)
+    assert theanets.Regressor.load(tmp_path / files[-1]).predict(x).shape == y.shape
+
+
+# -- data ---------------------------------------------------------------------------------------
+def test_itertrain_yields_monitor_dicts_and_validation_data(linear_data, blobs):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    pairs = list(
+        net.itertrain(
+            [x[:96], y[:96]], [x[96:], y[96:]], algo="sgd", learning_rate=0.05, max_updates=4, validate_every=2, **QUIET
+        )
+    )
+    assert len(pairs) == 4
+    for train, valid in pairs:
+        assert list(train) == list(valid) == ["loss", "err"]
+        assert all(isinstance(v, float) for v in (*train.values(), *valid.values()))
+    # validated before training and after iterations 2 and 4: the latest validation is yielded
+    assert pairs[0][1] != pairs[1][1] == pairs[2][1] != pairs[3][1]
+    assert pairs[3][1]["loss"] == pytest.approx(mse(net, x[96:], y[96:]), rel=1e-5)
+    assert net.train([x, y], max_updates=1, **QUIET)[0]["loss"] > 0
+
+
+def test_callable_dataset(linear_data):
+    x, y = linear_data
+    state = {"calls": 0}
+
+    def batches():
+        state["calls"] += 1
+        i = np.random.RandomState(state["calls"]).randint(0, 128, size=16)
+        return x[i], y[i]
+
+    net = theanets.Regressor([3, 5, 2])
+    before = mse(net, x, y)
+    trainer = Trainer(net, "adam", learning_rate=0.01, max_updates=3, train_batches=10, valid_batches=4, **QUIET)
+    trainer.train(batches, [x, y])
+    assert state["calls"] == 30 and trainer.updates == 30
+    assert mse(net, x, y) < before
+
+
+def test_data_errors(linear_data, blobs):
+    x, y = linear_data
+    net = theanets.Regressor([3, 5, 2])
+    with pytest.raises(ValueError, match=r"same number of examples.*in: 128, target: 100"):
+        net.train([x, y[:100]], **QUIET)
+    with pytest.raises(ValueError, match=r"expected 2 array\(s\), for \['in', 'target'\], got 1"):
+        net.train([x], **QUIET)
+    with pytest.raises(ValueError, match="valid data: 'target' has 1 dimension"):
+        net.train([x, y], [x, y[:, 0]], **QUIET)
+    with pytest.raises(ValueError, match="axis 1 must be 3"):
+        net.train([x[:, :2], y], **QUIET)
+    xc, labels = blobs
+    clf = theanets.Classifier([2, 4, 2])
+    with pytest.raises(TypeError, match=r"integer class labels \(int64\), got float32.*astype\('int64'\)"):
+        clf.train([xc, labels.astype("f")], **QUIET)
+    with pytest.raises(ValueError, match=r"labels from 0 to 2; the network has 2 classes"):
+        clf.train([xc, np.where(labels == 1, 2, 0)], **QUIET)
+    with pytest.raises(ValueError, match="batch_size must be an integer"):
+        clf.train([xc, labels], batch_size=2.5, **QUIET)
+    with pytest.raises(ValueError, match="patience must be an integer >= 0"):
+        clf.train([xc, labels], patience=-1, **QUIET)
+
+
+# -- progress bar -------------------------------------------------------------------------------
+def test_progress_false_prints_nothing(capsys, linear_data):
+    x, y = linear_data
+    theanets.Regressor([3, 2]).train([x, y], max_updates=2, progress=False)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_progress_bar_when_forced_and_the_environment_switch(capsys, monkeypatch, linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 2])
+    net.train([x, y], max_updates=2)  # not a terminal: off by default
+    assert capsys.readouterr() == ("", "")
+    net.train([x, y], max_updates=2, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "2/2" in captured.err and "loss=" in captured.err
+    monkeypatch.setenv("GRAPHC_PROGRESS", "0")
+    net.train([x, y], max_updates=2, progress=True)
+    assert capsys.readouterr() == ("", "")
+    monkeypatch.setenv("GRAPHC_PROGRESS", "1")
+    net.train([x, y], max_updates=2)
+    assert "2/2" in capsys.readouterr().err
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def test_progress_enabled_rules(monkeypatch):
+    assert progress_enabled(None, _Stream(True)) and not progress_enabled(None, _Stream(False))
+    assert not progress_enabled(False, _Stream(True)) and progress_enabled(True, _Stream(False))
+    monkeypatch.setenv("GRAPHC_PROGRESS", "off")
+    assert not progress_enabled(True, _Stream(True))
+    monkeypatch.setenv("GRAPHC_PROGRESS", "1")
+    assert progress_enabled(None, _Stream(False)) and not progress_enabled(False, _Stream(True))
