@@ -7,6 +7,9 @@ against a numpy implementation of the same network.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
 import graphc as lasagne
@@ -15,24 +18,8 @@ import graphc.tensor as T
 
 MIN_LENGTH, MAX_LENGTH = 50, 55
 
-
-def gen_data(min_length=MIN_LENGTH, max_length=MAX_LENGTH, n_batch=100, rng=np.random):
-    """The add task of Lasagne's examples/recurrent.py (as the reference describes it)."""
-    X = np.concatenate(
-        [rng.uniform(size=(n_batch, max_length, 1)), np.zeros((n_batch, max_length, 1))], axis=-1
-    )
-    mask = np.zeros((n_batch, max_length))
-    y = np.zeros((n_batch,))
-    for n in range(n_batch):
-        length = rng.randint(min_length, max_length)
-        mask[n, :length] = 1
-        X[n, length:, 0] = 0
-        X[n, rng.randint(length / 10), 1] = 1
-        X[n, rng.randint(length / 2, length), 1] = 1
-        y[n] = np.sum(X[n, :, 0] * X[n, :, 1])
-    X -= X.reshape(-1, 2).mean(axis=0)
-    y -= y.mean()
-    return X.astype(theano.config.floatX), y.astype(theano.config.floatX), mask.astype(theano.config.floatX)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+from recurrent_add import gen_data  # noqa: E402  (the tutorial's data, as the example generates it)
 
 
 def test_tutorial_network_builds_and_runs_forward():
