@@ -55,6 +55,7 @@ def _getitem(node: Any, gs: list[Any]) -> list[Any]:
         g = T.squeeze(g, tuple(squeeze_axes))
     # 2. put back the axes an int index removed, and 3. zeros around each picked region
     axis = 0
+    static_pads: list[tuple[int, int, int]] = []
     for e in entries:
         if e[0] == "newaxis":
             continue
@@ -69,9 +70,12 @@ def _getitem(node: Any, gs: list[Any]) -> list[Any]:
             _, lo, hi, step = e
             if step == 1:
                 start = _norm(bound(lo), size, 0)
-                stop = _norm(bound(hi), size, size)
-                stop = max(stop, start) if isinstance(stop, int) and isinstance(start, int) else T.maximum(stop, start)
-                before, after = start, size - stop
+                if hi is None:  # to the end: nothing after, whatever the (symbolic) size
+                    before, after = start, 0
+                else:
+                    stop = _norm(bound(hi), size, size)
+                    stop = max(stop, start) if isinstance(stop, int) and isinstance(start, int) else T.maximum(stop, start)
+                    before, after = start, size - stop
             elif step == -1:
                 # elements start, start-1, ..., stop+1: reversed, they cover [stop + 1, stop + 1 + count)
                 first = _norm_reverse(bound(lo), size, size - 1)
@@ -85,11 +89,19 @@ def _getitem(node: Any, gs: list[Any]) -> list[Any]:
                 g = g[(slice(None),) * axis + (slice(None, None, -1),)]
             else:
                 raise NotImplementedError(f"grad: slices with step {step} have no gradient rule yet")
-        if not (isinstance(before, int) and before == 0):
-            g = T.concatenate([zeros_shaped_like(g, axis, before), g], axis=axis)
-        if not (isinstance(after, int) and after == 0):
-            g = T.concatenate([g, zeros_shaped_like(g, axis, after)], axis=axis)
+        if isinstance(before, int) and isinstance(after, int):
+            static_pads.append((axis, before, after))  # one Pad for all static borders, below
+        else:
+            if not (isinstance(before, int) and before == 0):
+                g = T.concatenate([zeros_shaped_like(g, axis, before), g], axis=axis)
+            if not (isinstance(after, int) and after == 0):
+                g = T.concatenate([g, zeros_shaped_like(g, axis, after)], axis=axis)
         axis += 1
+    if static_pads:
+        widths = [(0, 0)] * g.ndim
+        for ax, lo, hi in static_pads:
+            widths[ax] = (lo, hi)
+        g = T.pad(g, widths)
     return [g] + [None] * (len(node.inputs) - 1)
 
 
