@@ -37,6 +37,15 @@ def test_exported_training_step_matches_graphc_function(tmp_path):
     assert contract["data_inputs"] == ["x", "t"] and contract["outputs"] == ["cost"]
     assert contract["state"] == {"W": "W.next", "b": "b.next", "state0": "state0.next"}
     assert [i.name for i in model.graph.input][:2] == ["x", "t"]
+    # onnx.reference (an oracle independent of ONNX Runtime) runs one step to the same values
+    from graphc.testing import reference_evaluator
+
+    xb, tb = data[0]
+    ref = dict(zip([o.name for o in model.graph.output], reference_evaluator(model).run(None, {"x": xb, "t": tb, **state})))
+    sess0 = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    ort_out = dict(zip([o.name for o in sess0.get_outputs()], sess0.run(None, {"x": xb, "t": tb, **state})))
+    for name, value in ort_out.items():
+        np.testing.assert_allclose(ref[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
     model_path, state_path = save_training(model, state, tmp_path / "step.onnx")
     assert state_path.name == "step.state.npz"
 

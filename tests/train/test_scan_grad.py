@@ -86,3 +86,31 @@ def test_scan_with_non_sequences_and_extra_outputs():
     )
     cost = T.sum(ys) + T.sum(hs[2] ** 2)
     _fd_check([x], [RNG.normal(size=(4, 3))], cost, [k])
+
+
+def test_truncate_gradient_matches_an_explicitly_truncated_unrolled_computation():
+    T_, k = 7, 3
+    x = T.matrix("x")  # (time, features)
+    w = graphc.shared(RNG.normal(size=(3, 3)) * 0.6, name="w_trunc")
+    u = graphc.shared(RNG.normal(size=(3, 3)) * 0.6, name="u_trunc")
+
+    def step(x_t, h):
+        return T.tanh(T.dot(x_t, u) + T.dot(h, w))
+
+    hs, _ = graphc.scan(step, sequences=x, outputs_info=[T.zeros((3,))], truncate_gradient=k)
+    cost = T.sum(hs[-1] ** 2) + T.sum(hs[T_ - k :] * 0.5)  # only outputs of the last k steps
+    scan_grads = graphc.function([x], graphc.grad(cost, [w, u, x]))
+
+    # the same recurrence unrolled, with the state entering the last k steps held constant
+    h = T.zeros((3,))
+    states = []
+    for t in range(T_):
+        h = step(x[t], h)
+        states.append(h)
+    cut = states[T_ - k - 1]
+    unrolled = T.stack(states)
+    cost_u = T.sum(unrolled[-1] ** 2) + T.sum(unrolled[T_ - k :] * 0.5)
+    unrolled_grads = graphc.function([x], graphc.grad(cost_u, [w, u, x], consider_constant=[cut]))
+    xv = RNG.normal(size=(T_, 3))
+    for a, b in zip(scan_grads(xv), unrolled_grads(xv)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
