@@ -100,12 +100,17 @@ class ReshapeLayer(Layer):
                 out.append(s.sym_value if isinstance(s.sym_value, int) else None)
             else:
                 out.append(int(s))
-        in_size = _prod_or_none(input_shape)
-        known = [d for d in out if d is not None and d != -1]
-        if -1 in out:
+        # sizes copied by [i] references cancel on both sides (Lasagne's rule), so an unknown
+        # batch size does not hide a mismatch in the other axes
+        refs = {s[0] for s in self.shape if isinstance(s, list)}
+        in_rest = [d for i, d in enumerate(input_shape) if i not in refs]
+        out_rest = [d for s, d in zip(self.shape, out) if not isinstance(s, list)]
+        in_size = _prod_or_none(in_rest)
+        known = [d for d in out_rest if d is not None and d != -1]
+        if -1 in out_rest:
             i = out.index(-1)
             rest = int(np.prod(known)) if known else 1
-            if in_size is not None and None not in out:
+            if in_size is not None and None not in out_rest:
                 if rest == 0 or in_size % rest:
                     raise ValueError(
                         f"{format_layer(self)}: cannot reshape an input of shape {tuple(input_shape)} to {self.shape}"
@@ -113,7 +118,7 @@ class ReshapeLayer(Layer):
                 out[i] = in_size // rest
             else:
                 out[i] = None
-        elif in_size is not None and None not in out and in_size != int(np.prod(out)):
+        elif in_size is not None and None not in out_rest and in_size != int(np.prod(out_rest)):
             raise ValueError(f"{format_layer(self)}: cannot reshape an input of shape {tuple(input_shape)} to {self.shape}")
         return tuple(out)
 

@@ -75,7 +75,7 @@ def test_flatten_reshape_dimshuffle(rng):
     _check(FlattenLayer(l_in, outdim=3), x, x.reshape(2, 3, -1))
     assert FlattenLayer(l_in, outdim=3).output_shape == (None, 3, 20)
     r = ReshapeLayer(l_in, ([0], [2], -1))
-    assert r.output_shape == (None, 4, None)
+    assert r.output_shape == (None, 4, 15)  # the referenced sizes cancel: 3 * 5 remain for -1
     _check(r, x, x.reshape(2, 4, -1))
     r2 = ReshapeLayer(l_in, (-1, 20))
     assert r2.output_shape == (None, 20)
@@ -85,6 +85,8 @@ def test_flatten_reshape_dimshuffle(rng):
     _check(d, x, x.transpose(0, 3, 1, 2)[:, :, None])
     with pytest.raises(ValueError, match="cannot reshape an input of shape"):
         ReshapeLayer(InputLayer((2, 3)), (4, -1))
+    with pytest.raises(ValueError, match="cannot reshape an input of shape"):
+        ReshapeLayer(l_in, ([0], 3, 12))  # 3 * 4 * 5 != 3 * 12 whatever the batch size
     with pytest.raises(ValueError, match="cannot contain multiple -1"):
         ReshapeLayer(l_in, (-1, -1))
     with pytest.raises(ValueError, match="drops input dim 1, whose size is 3"):
