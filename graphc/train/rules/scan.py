@@ -52,14 +52,8 @@ def _scan(node: Any, gs: list[Any]) -> list[Any]:
     # with truncation, each step knows how far it is from the end of the sequence
     distance = T.arange(steps_len, dtype="int64")[::-1] if truncate > 0 else None
 
-    def back_step(*args: Any) -> list[Any]:
-        it = iter(args)
-        s_t = [next(it) for _ in seqs_it]
-        p_t = [next(it) for _ in prevs]
-        g_t = [next(it) for _ in out_grads]
-        d_t = next(it) if distance is not None else None
-        carried = [next(it) for _ in inits]
-        acc = [next(it) for _ in nonseqs]
+    def step_grads(s_t: list[Any], p_t: list[Any], g_t: list[Any], d_t: Any, carried: list[Any]) -> dict[int, Any]:
+        """Gradients of one forward step w.r.t. its float inputs, keyed by id."""
         replace = dict(zip(seq_ph, s_t))
         replace.update(zip(state_ph, p_t))
         replace.update(zip(nonseq_ph, nonseqs))
@@ -77,31 +71,83 @@ def _scan(node: Any, gs: list[Any]) -> list[Any]:
             grads = grad(None, wrt, known_grads=known, disconnected_inputs="ignore")
         else:
             grads = [T.zeros_like(v) for v in wrt]
-        found = dict(zip((id(v) for v in wrt), grads))
+        return dict(zip((id(v) for v in wrt), grads))
+
+    def batched_product(g: Any, step_inputs: list[Any]) -> tuple[int, Any] | None:
+        """``(k, B)`` when ``g`` is ``A_k^T @ B`` with ``A_k`` the step's k-th (2-d) sequence input:
+        summed over the steps, that is one large product of the stacked ``A`` and ``B`` after the loop."""
+        node = g.owner
+        if node is None or node.op != "matmul" or g.ndim != 2:
+            return None
+        left, right = node.inputs
+        if left.owner is None or left.owner.op != "transpose" or tuple(left.owner.attrs["perm"]) != (1, 0):
+            return None
+        a_in = left.owner.inputs[0]
+        for k, v in enumerate(step_inputs):
+            if v is a_in and v.ndim == 2 and right.ndim == 2:
+                return k, right
+        return None
+
+    n_seq_args = len(seqs_it) + len(prevs)
+    # a trial step on placeholders decides which weight gradients leave the loop
+    trial_in = [T.tensor(v.dtype, shape=v.type.shape[1:]) for v in seqs_it + prevs + out_grads]
+    trial_d = T.lscalar() if distance is not None else None
+    trial_found = step_grads(
+        trial_in[: len(seqs_it)], trial_in[len(seqs_it) : n_seq_args], trial_in[n_seq_args:], trial_d, [T.zeros_like(i) for i in inits]
+    )
+    batched = {
+        m: hit[0]
+        for m, (v, f) in enumerate(zip(nonseqs, float_nonseqs))
+        if f and (hit := batched_product(trial_found[id(v)], trial_in[:n_seq_args])) is not None
+    }
+    carried_nonseqs = [m for m in range(len(nonseqs)) if m not in batched]
+
+    def back_step(*args: Any) -> list[Any]:
+        it = iter(args)
+        s_t = [next(it) for _ in seqs_it]
+        p_t = [next(it) for _ in prevs]
+        g_t = [next(it) for _ in out_grads]
+        d_t = next(it) if distance is not None else None
+        carried = [next(it) for _ in inits]
+        acc = [next(it) for _ in carried_nonseqs]
+        found = step_grads(s_t, p_t, g_t, d_t, carried)
         g_s = [found.get(id(v), T.zeros_like(v)) if _is_float(v) else T.zeros_like(v) for v in s_t]
         g_p = [found.get(id(v), T.zeros_like(v)) if f else c for v, f, c in zip(p_t, float_states, carried)]
-        g_n = [(acc_m + found[id(v)]) if f else acc_m for v, f, acc_m in zip(nonseqs, float_nonseqs, acc)]
-        return g_p + g_n + g_s
+        g_n = []
+        for acc_m, m in zip(acc, carried_nonseqs):
+            g_n.append(acc_m + found[id(nonseqs[m])] if float_nonseqs[m] else acc_m)
+        partials = [batched_product(found[id(nonseqs[m])], s_t + p_t)[1] for m in batched]  # type: ignore[index]
+        return g_p + g_n + g_s + partials
 
     sequences = seqs_it + prevs + out_grads + ([distance] if distance is not None else [])
-    inits_b = [T.zeros_like(i) for i in inits] + [T.zeros_like(n) for n in nonseqs]
+    inits_b = [T.zeros_like(i) for i in inits] + [T.zeros_like(nonseqs[m]) for m in carried_nonseqs]
     results, _ = T.scan(
         back_step,
         sequences=sequences,
-        outputs_info=inits_b + [None] * len(seqs_it),
+        outputs_info=inits_b + [None] * (len(seqs_it) + len(batched)),
         go_backwards=True,
         name=label,
     )
     results = results if isinstance(results, list) else [results]
+    n_carried = len(carried_nonseqs)
     g_prev_steps = results[:n_states]
-    g_nonseq_steps = results[n_states : n_states + n_nonseqs]
-    g_seq_steps = results[n_states + n_nonseqs :]
+    g_carried_steps = results[n_states : n_states + n_carried]
+    g_seq_steps = results[n_states + n_carried : n_states + n_carried + len(seqs_it)]
+    partial_steps = results[n_states + n_carried + len(seqs_it) :]
     # the backward scan stacks in the order it ran (last step first)
     g_seqs = []
     for g in g_seq_steps:
         g = g[::-1]
         g_seqs.append(g[::-1] if reverse else g)
     g_inits = [g[-1] if f else None for g, f in zip(g_prev_steps, float_states)]
-    g_nonseqs = [g[-1] if f else None for g, f in zip(g_nonseq_steps, float_nonseqs)]
+    g_nonseqs: list[Any] = [None] * len(nonseqs)
+    for m, g in zip(carried_nonseqs, g_carried_steps):
+        g_nonseqs[m] = g[-1] if float_nonseqs[m] else None
+    stacked_inputs = seqs_it + prevs
+    for (m, k), b_steps in zip(batched.items(), partial_steps):
+        a_steps = stacked_inputs[k][::-1]  # in the order the backward steps ran, as b_steps
+        a2 = T.reshape(a_steps, (-1, a_steps.shape[2]))
+        b2 = T.reshape(b_steps, (-1, b_steps.shape[2]))
+        g_nonseqs[m] = T.dot(a2.T, b2)
     extra = [None] if a["has_n_steps"] else []
     return g_seqs + g_inits + g_nonseqs + extra
