@@ -122,14 +122,12 @@ def graph_to_onnx(
 
     # names the user chose come first so generated names never take them
     for i, nid in enumerate(graph.inputs):
-        d = graph.data(nid)
-        name = ctx.reserve(d.name or f"input_{i}")
+        name = ctx.reserve(graph.data(nid).name or f"input_{i}")
         value_name[(nid, 0)] = name
         names.inputs.append(name)
-        onnx_inputs.append(_value_info(name, d.types[0], {}))
     out_names = [ctx.reserve(name) for _, name in graph.outputs]
     labels = _dim_labels(graph, names.inputs)
-    onnx_inputs = [_value_info(vi.name, graph.data(nid).types[0], labels) for vi, nid in zip(onnx_inputs, graph.inputs)]
+    onnx_inputs = [_value_info(name, graph.data(nid).types[0], labels) for name, nid in zip(names.inputs, graph.inputs)]
     order = graph.toposort()
     for nid in order:
         d = graph.data(nid)

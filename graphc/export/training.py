@@ -72,23 +72,22 @@ def training_model(
         named_outputs = _normalize_outputs({"cost": outputs})
     pairs = _normalize_updates(updates)
     pairs += _default_updates([v for v, _ in named_outputs], pairs, False)
-    graph_outputs = named_outputs + [(new, f"{id(var)}.next") for var, new in pairs]
-    graph = build_graph(graph_outputs, list(inputs), what="training_model")
-    params = [graph.data(n) for n in graph.toposort() if graph.data(n).kind == "param"]
-    # stable names for the state: the variable's name, else state<k> (updated variables first)
-    ordered = [var for var, _ in pairs] + [d.ref for d in params if all(d.ref is not v for v, _ in pairs)]
+    # stable names for the state: the variable's name, else state<k>; updated variables first
     taken = {v.name for v in inputs if getattr(v, "name", None)}
     state_names: dict[int, str] = {}
-    for k, var in enumerate(ordered):
-        label = var.name if var.name and var.name not in taken else f"state{k}"
+
+    def name_state(var: Any) -> str:
+        label = var.name if var.name and var.name not in taken else f"state{len(state_names)}"
         taken.add(label)
         state_names[id(var)] = label
-    for d in params:
-        d.name = state_names[id(d.ref)]
-    graph.outputs = [
-        (v, f"{state_names[int(name[:-5])]}.next" if name.endswith(".next") and name[:-5].isdigit() else name)
-        for v, name in graph.outputs
-    ]
+        return label
+
+    graph_outputs = named_outputs + [(new, f"{name_state(var)}.next") for var, new in pairs]
+    graph = build_graph(graph_outputs, list(inputs), what="training_model")
+    for nid in graph.toposort():
+        d = graph.data(nid)
+        if d.kind == "param":
+            d.name = state_names.get(id(d.ref)) or name_state(d.ref)  # read-only state after the updated
     run_passes(graph, optimize, passes)
     model, names = graph_to_onnx(graph, opset=opset, params_as_inputs=True, graph_name=name)
     state = {names.params[nid]: graph.data(nid).ref.get_value() for nid in names.params}
