@@ -162,25 +162,78 @@ class Network:
         self.losses = []
         self.add_loss(*args, **kwargs)
 
+    def regularizers(self, **kwargs: Any) -> list[Any]:
+        """The theanets regularizers that keyword arguments ask for (see :func:`graphc.regularizers.from_kwargs`).
+
+        Raises
+        ------
+        TypeError
+            For a keyword that is not a regularizer option, naming the known ones.
+        """
+        from .regularizers import from_kwargs, options
+
+        known = options()
+        unknown = sorted(k for k in kwargs if k not in known)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown regularizer option(s) {unknown}; options are {sorted(known)}")
+        return from_kwargs(self, **kwargs)
+
     def loss(self, **kwargs: Any) -> Variable:
-        """The symbolic training loss: the weighted sum of :attr:`losses` (regularizers come with training)."""
-        _no_regularizers(kwargs)
-        outputs = self.build_graph()
+        """The symbolic training loss: the weighted sum of :attr:`losses` and of the regularizers' terms.
+
+        Parameters
+        ----------
+        **kwargs
+            Regularizer options (``weight_l2=1e-4``, ``hidden_dropout=0.5``...;
+            see :func:`graphc.regularizers.from_kwargs`).
+        """
+        regs = self.regularizers(**kwargs)
+        outputs = self.build_graph(regularizers=regs)
         total: Any = None
         for loss in self.losses:
             term = loss(outputs) if loss.weight == 1 else loss.weight * loss(outputs)
             total = term if total is None else total + term
+        for reg in regs:
+            term = reg.loss(self.layers, outputs)
+            if reg.weight and not (isinstance(term, (int, float)) and term == 0):
+                total = total + reg.weight * term
         return total
 
     def monitors(self, **kwargs: Any) -> list[tuple[str, Variable]]:
-        """Named expressions to watch in training: ``err`` (the first loss)."""
-        _no_regularizers(kwargs)
-        return [("err", self.losses[0](self.build_graph()))]
+        """Named expressions to watch in training: ``err`` (the first loss), and the ``monitors`` option.
+
+        Parameters
+        ----------
+        monitors : dict or list of pairs, optional
+            ``{output name: levels}``; a numeric level ``v`` monitors the
+            fraction of the output below it (``'hid1:out<0.1'``), a pair
+            ``(label, callable)`` monitors ``callable(expression)``
+            (``'hid1:out:label'``), as theanets does.
+        **kwargs
+            Regularizer options (the graph they build is the one monitored).
+        """
+        outputs = self.build_graph(regularizers=self.regularizers(**kwargs))
+        result: list[tuple[str, Variable]] = [("err", self.losses[0](outputs))]
+        extra = kwargs.get("monitors") or {}
+        for name, levels in extra.items() if isinstance(extra, Mapping) else extra:
+            if name not in outputs:
+                raise KeyError(f"monitors: the network has no output {name!r}; outputs are {sorted(outputs)}")
+            if isinstance(levels, Mapping):
+                levels = list(levels.items())
+            elif isinstance(levels, (int, float, str)) or callable(levels):
+                levels = [levels]
+            for level in levels:
+                if isinstance(level, (tuple, list)) and len(level) == 2 and callable(level[1]):
+                    result.append((f"{name}:{level[0]}", level[1](outputs[name])))
+                elif isinstance(level, (int, float)) and not isinstance(level, bool):
+                    result.append((f"{name}<{level}", (outputs[name] < level).mean()))
+                else:
+                    raise TypeError(f"monitors: a level of {name!r} must be a number or a (label, callable) pair, got {level!r}")
+        return result
 
     def updates(self, **kwargs: Any) -> list[Any]:
         """Updates the graph needs besides training (none for these layers)."""
-        _no_regularizers(kwargs)
-        self.build_graph()
+        self.build_graph(regularizers=self.regularizers(**kwargs))
         return [u for layer in self.layers for u in layer.updates]
 
     # -- training ----------------------------------------------------------------
@@ -203,7 +256,7 @@ class Network:
             ``[inputs]``) or a callable returning such batches; ``valid``
             defaults to ``train``.
         algo : str
-            ``'sgd'``, ``'nag'``, ``'rmsprop'``, ``'adam'``, ``'adadelta'`` or ``'adagrad'``.
+            ``'sgd'``, ``'nag'``, ``'rmsprop'``, ``'adam'``, ``'adadelta'``, ``'adagrad'``, ``'rprop'`` or ``'esgd'``.
         subalgo : str
             For theanets' pretrainers (not available); ignored.
         save_every : int or float
@@ -281,15 +334,27 @@ class Network:
                 return layer.find(param)
         raise KeyError(f"no layer {which!r}; layers are {[lyr.name for lyr in self.layers]}")
 
-    def build_graph(self, **kwargs: Any) -> dict[str, Variable]:
-        """Connect the layers: a dict of every output, ``'<layer>:<output>'`` -> expression."""
-        _no_regularizers(kwargs)
-        if "default" not in self._graphs:
+    def build_graph(self, regularizers: Sequence[Any] = ()) -> dict[str, Variable]:
+        """Connect the layers: a dict of every output, ``'<layer>:<output>'`` -> expression.
+
+        Parameters
+        ----------
+        regularizers : sequence of Regularizer
+            Their :meth:`~graphc.regularizers.Regularizer.modify_graph` rewrites
+            each layer's outputs as it is connected (noise, dropout), so later
+            layers see the rewritten values.  Graphs are cached by the
+            regularizers' keys: equal options give the same graph.
+        """
+        key = tuple(r.key() for r in regularizers if type(r).modify_graph is not _base_modify_graph())
+        if key not in self._graphs:
             outputs: dict[str, Variable] = {}
             for layer in self.layers:
-                outputs.update(layer.connect(outputs))
-            self._graphs["default"] = outputs
-        return self._graphs["default"]
+                out = layer.connect(outputs)
+                for reg in regularizers:
+                    reg.modify_graph(out)
+                outputs.update(out)
+            self._graphs[key] = outputs
+        return self._graphs[key]
 
     def _output_key(self, name: Any) -> str:
         outputs = self.build_graph()
@@ -304,10 +369,10 @@ class Network:
         return name
 
     # -- compiled functions ------------------------------------------------------
-    def _compiled(self, names: tuple[str, ...]) -> Any:
-        key = ("outputs", names)
+    def _compiled(self, names: tuple[str, ...], regularizers: Sequence[Any] = ()) -> Any:
+        key = ("outputs", names, tuple(r.key() for r in regularizers))
         if key not in self._functions:
-            outputs = self.build_graph()
+            outputs = self.build_graph(regularizers)
             self._functions[key] = function(
                 self.inputs, [outputs[n] for n in names], on_unused_input="ignore", name=f"{type(self).__name__}.forward"
             )
@@ -324,16 +389,22 @@ class Network:
         raise ValueError(f"this network has {len(inputs)} inputs {[v.name for v in inputs]}; pass a list or a dict of arrays")
 
     def feed_forward(self, x: Any, **kwargs: Any) -> dict[str, np.ndarray]:
-        """Every output of the graph for input data ``x`` (a dict by ``'<layer>:<output>'``)."""
-        _no_regularizers(kwargs)
-        names = tuple(self.build_graph())
-        return dict(zip(names, self._compiled(names)(*self._arrays(x))))
+        """Every output of the graph for input data ``x`` (a dict by ``'<layer>:<output>'``).
+
+        Keyword arguments are regularizer options (``input_noise=0.1``...), applied to this pass.
+        """
+        regs = self.regularizers(**kwargs)
+        names = tuple(self.build_graph(regs))
+        return dict(zip(names, self._compiled(names, regs)(*self._arrays(x))))
 
     def predict(self, x: Any, **kwargs: Any) -> np.ndarray:
-        """The network output (the last layer's ``out``) for input data ``x``."""
-        _no_regularizers(kwargs)
+        """The network output (the last layer's ``out``) for input data ``x``.
+
+        Keyword arguments are regularizer options (``hidden_dropout=0.5`` for
+        Monte-Carlo dropout...), applied to this prediction.
+        """
         name = self.layers[-1].output_name
-        return self._compiled((name,))(*self._arrays(x))[0]
+        return self._compiled((name,), self.regularizers(**kwargs))(*self._arrays(x))[0]
 
     def score(self, x: Any, y: Any, w: Any = None, **kwargs: Any) -> float:
         """R^2 of the predictions: ``1 - sum(w u^2) / sum(w v^2)``, ``u = y - predict(x)``, ``v = y - mean(y)``."""
@@ -424,11 +495,10 @@ def _is_sequence_spec(spec: Any, index: int) -> bool:
     return bool(getattr(Layer._registry.get(form), "_sequence_layer", False))
 
 
-def _no_regularizers(kwargs: Mapping[str, Any]) -> None:
-    if kwargs:
-        raise NotImplementedError(
-            f"regularizer/noise options {sorted(kwargs)} are not supported yet (they come with training)"
-        )
+def _base_modify_graph() -> Any:
+    from .regularizers import Regularizer
+
+    return Regularizer.modify_graph
 
 
 class Regressor(Network):
@@ -446,7 +516,7 @@ class Classifier(Network):
         result = super().monitors(**kwargs)
         loss = self.losses[0]
         if isinstance(loss, _losses.CrossEntropy):
-            result.append(("acc", loss.accuracy(self.build_graph())))
+            result.append(("acc", loss.accuracy(self.build_graph(self.regularizers(**kwargs)))))
         return result
 
     def predict_proba(self, x: Any, **kwargs: Any) -> np.ndarray:
@@ -459,11 +529,11 @@ class Classifier(Network):
 
     def predict_logit(self, x: Any, **kwargs: Any) -> np.ndarray:
         """The output layer's values before the softmax (its ``pre`` output)."""
-        _no_regularizers(kwargs)
         name = self.layers[-1].full_name("pre")
-        if name not in self.build_graph():
+        regs = self.regularizers(**kwargs)
+        if name not in self.build_graph(regs):
             raise KeyError(f"output layer {self.layers[-1].name!r} has no 'pre' output")
-        return self._compiled((name,))(*self._arrays(x))[0]
+        return self._compiled((name,), regs)(*self._arrays(x))[0]
 
     def score(self, x: Any, y: Any, w: Any = None, **kwargs: Any) -> float:
         """Accuracy: the (weighted) fraction of examples whose predicted class is ``y``."""
@@ -502,8 +572,7 @@ class Autoencoder(Network):
         sample : bool
             Return a binary sample with these probabilities instead.
         """
-        _no_regularizers(kwargs)
-        enc = self._compiled((self._find_output(layer),))(*self._arrays(x))[0]
+        enc = self._compiled((self._find_output(layer),), self.regularizers(**kwargs))(*self._arrays(x))[0]
         if sample:
             return np.random.binomial(n=1, p=np.clip(enc, 0, 1)).astype(np.uint8)
         return enc
@@ -515,8 +584,11 @@ class Autoencoder(Network):
         ------
         ConfigurationError
             If a later layer needs another output of the layers before ``layer``.
+        TypeError
+            For keyword arguments: regularizers do not apply to decoding.
         """
-        _no_regularizers(kwargs)
+        if kwargs:
+            raise TypeError(f"decode: unexpected keyword arguments {sorted(kwargs)}")
         key = self._find_output(layer)
         fkey = ("decode", key)
         if fkey not in self._functions:

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from . import losses as _losses
+from . import regularizers as _regularizers
 from . import tensor as T
 from . import updates as _updates
 from ._training_data import Batches
@@ -50,19 +51,10 @@ __all__ = ["Trainer", "ALGORITHMS", "progress_enabled"]
 
 log = logging.getLogger(__name__)
 
-ALGORITHMS = ("sgd", "nag", "rmsprop", "adam", "adadelta", "adagrad")
+ALGORITHMS = ("sgd", "nag", "rmsprop", "adam", "adadelta", "adagrad", "rprop", "esgd")
 """The ``algo`` names :class:`Trainer` knows."""
 
-_NOT_YET = ("rprop", "esgd", "layerwise", "pretrain", "sample")
-
-# theanets' regularizer options: passed on to Network.loss/monitors when they are set
-_NETWORK_OPTIONS = frozenset(
-    {
-        "regularizers", "monitors", "input_dropout", "hidden_dropout", "output_dropout", "dropout",
-        "input_noise", "hidden_noise", "output_noise", "noise", "weight_l2", "weight_decay", "weight_l1",
-        "weight_sparsity", "hidden_l1", "hidden_sparsity", "recurrent_norm", "recurrent_state", "contractive",
-    }
-)  # fmt: skip
+_NOT_YET = ("layerwise", "pretrain", "sample")
 
 _TRAINER_OPTIONS = frozenset(
     {
@@ -71,6 +63,7 @@ _TRAINER_OPTIONS = frozenset(
         "progress", "learning_rate", "momentum", "nesterov", "max_gradient_norm", "max_gradient_elem",
         "max_gradient_clip", "gradient_clip", "monitor_gradients", "rho", "rms_halflife", "epsilon",
         "rms_regularizer", "regularizer", "beta1", "beta2", "beta1_halflife", "beta2_halflife",
+        "rprop_increase", "rprop_decrease", "rprop_min_step", "rprop_max_step", "hv_method",
     }
 )  # fmt: skip
 
@@ -132,7 +125,8 @@ class Trainer:
     network : Network
     algo : str
         ``'sgd'``, ``'nag'`` (SGD with Nesterov momentum), ``'rmsprop'``
-        (default), ``'adam'``, ``'adadelta'`` or ``'adagrad'``.
+        (default), ``'adam'``, ``'adadelta'``, ``'adagrad'``, ``'rprop'``
+        (iRprop-) or ``'esgd'`` (equilibrated SGD; see :mod:`graphc.updates.downhill`).
     batch_size : int
         Examples per minibatch (default 32; ``<= 0``: the whole dataset).
     train_batches, valid_batches : int, optional
@@ -179,6 +173,12 @@ class Trainer:
         downhill's name for adagrad).
     beta1, beta2, beta1_halflife, beta2_halflife : float
         Adam's decays, or downhill's half-lives (defaults 7 and 69).
+    rprop_increase, rprop_decrease, rprop_min_step, rprop_max_step : float
+        rprop's step factors and bounds (defaults 1.01, 0.99, 0, 100); its
+        initial step is ``learning_rate``.
+    hv_method : str
+        esgd's Hessian-vector method (``'rop'``, ``'lop'``, ``'grad'``): all
+        give the same ``Hv`` here, computed by double backpropagation.
     **kwargs
         Regularizer options of theanets (``weight_l2``, ``hidden_dropout``...),
         passed to :meth:`Network.loss` and :meth:`Network.monitors` when set.
@@ -205,20 +205,22 @@ class Trainer:
 
     def __init__(self, network: Any, algo: str = "rmsprop", **kwargs: Any) -> None:
         if not isinstance(algo, str) or algo.lower() not in ALGORITHMS:
-            extra = " (theanets also had 'rprop', 'esgd' and pretrainers, not available yet)"
+            extra = " (theanets' pretrainers are not available)"
             hint = extra if isinstance(algo, str) and algo.lower() in _NOT_YET else ""
             raise ValueError(f"unknown training algorithm {algo!r}{hint}; known algorithms: {', '.join(ALGORITHMS)}")
-        unknown = sorted(set(kwargs) - _TRAINER_OPTIONS - _NETWORK_OPTIONS)
+        # theanets' regularizer options: passed on to Network.loss/monitors when they are set
+        network_options = _regularizers.options() - {"rng"}
+        unknown = sorted(set(kwargs) - _TRAINER_OPTIONS - network_options)
         if unknown:
             raise TypeError(
                 f"unknown training option(s) {unknown}; options are {sorted(_TRAINER_OPTIONS)} and the "
-                f"regularizers {sorted(_NETWORK_OPTIONS)}"
+                f"regularizers {sorted(network_options)}"
             )
         self.network = network
         self.algo = algo.lower()
         self.options = dict(kwargs)
         self._read_options(kwargs)
-        reg = {k: v for k, v in kwargs.items() if k in _NETWORK_OPTIONS and v}
+        reg = {k: v for k, v in kwargs.items() if k in network_options and v}
         self._params = list(network.params)
         if not self._params:
             raise ValueError(f"{network!r} has no parameters to train")
@@ -230,7 +232,7 @@ class Trainer:
         self.monitor_names = [name for name, _ in monitors]
         exprs = [expr for _, expr in monitors]
         layer_updates = list(network.updates(**reg))
-        rule_updates = self._rule_updates(grads, kwargs)
+        rule_updates = self._rule_updates(loss, grads, kwargs)
         name = f"{type(network).__name__}.{self.algo}"
         inputs = list(network.variables)
         self._variables = inputs
@@ -282,7 +284,7 @@ class Trainer:
             return [g * T.minimum(1.0, float(norm) / T.sqrt((g * g).sum())) for g in grads]
         return grads
 
-    def _rule_updates(self, grads: list[Any], kw: Mapping[str, Any]) -> OrderedDict[Any, Any]:
+    def _rule_updates(self, loss: Any, grads: list[Any], kw: Mapping[str, Any]) -> OrderedDict[Any, Any]:
         algo, params = self.algo, self._params
         lr = kw.get("learning_rate", 1.0 if algo == "adadelta" else 1e-4)
         eps = kw.get("epsilon", kw.get("rms_regularizer", kw.get("regularizer", 1e-8)))
@@ -295,6 +297,14 @@ class Trainer:
             updates = _updates.adadelta(grads, params, learning_rate=lr, rho=rho, epsilon=eps)
         elif algo == "adagrad":
             updates = _updates.adagrad(grads, params, learning_rate=lr, epsilon=eps)
+        elif algo == "rprop":
+            rprop = {k: kw[f"rprop_{k}"] for k in ("increase", "decrease", "min_step", "max_step") if f"rprop_{k}" in kw}
+            updates = _updates.rprop(grads, params, learning_rate=lr, **rprop)
+        elif algo == "esgd":
+            method = kw.get("hv_method", "rop")
+            if method not in ("rop", "lop", "grad"):
+                raise ValueError(f"hv_method must be 'rop', 'lop' or 'grad', got {method!r}")
+            updates = _updates.esgd(loss, params, learning_rate=lr, rho=rho, epsilon=eps, grads=grads)
         else:
             b1 = kw["beta1"] if "beta1" in kw else _halflife(kw.get("beta1_halflife", 7), "beta1_halflife")
             b2 = kw["beta2"] if "beta2" in kw else _halflife(kw.get("beta2_halflife", 69), "beta2_halflife")

@@ -113,6 +113,16 @@ def np_rule(name, kw):
                 upd = g * np.sqrt(d + eps) / np.sqrt(a + eps)
                 state[(i, "a")], state[(i, "d")] = a, rho * d + (1 - rho) * upd**2
                 new = p - lr_ * upd
+            elif name == "rprop":
+                inc, dec = kw.get("increase", 1.01), kw.get("decrease", 0.99)
+                lo, hi = kw.get("min_step", 0.0), kw.get("max_step", 100.0)
+                test = g * zeros(i, "g", p)
+                step_prev = state.setdefault((i, "s"), np.full_like(p, lr))
+                factor = np.where(test > 0, inc, np.where(test < 0, dec, 1.0))
+                step_new = np.clip(step_prev * factor, lo, hi)
+                kept = np.where(test < 0, 0.0, g)
+                state[(i, "g")], state[(i, "s")] = kept, step_new
+                new = p - np.sign(kept) * step_new
             else:  # adam family
                 b1, b2, eps = kw.get("beta1", 0.9), kw.get("beta2", 0.999), kw.get("epsilon", 1e-8)
                 m = b1 * zeros(i, "m", p) + (1 - b1) * g
@@ -144,6 +154,7 @@ ORACLE_CASES = [
     ("adam", {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-4}),
     ("adamax", {"learning_rate": 0.05, "beta1": 0.85, "beta2": 0.9, "epsilon": 1e-4}),
     ("amsgrad", {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.9, "epsilon": 1e-4}),
+    ("rprop", {"learning_rate": 0.05, "increase": 1.2, "decrease": 0.5, "min_step": 1e-3, "max_step": 0.2}),
 ]
 
 
@@ -254,6 +265,7 @@ EXPECTED_KEYS = {
     "adam": ["W.m", "W.v", "W", "b.m", "b.v", "b", "adam.t"],
     "adamax": ["W.m", "W.u", "W", "b.m", "b.u", "b", "adamax.t"],
     "amsgrad": ["W.m", "W.v", "W.v_hat", "W", "b.m", "b.v", "b.v_hat", "b", "amsgrad.t"],
+    "rprop": ["W", "W.grad", "W.step", "b", "b.grad", "b.step"],
 }
 
 
@@ -275,11 +287,46 @@ def test_update_keys_order_and_state(name, kw):
         elif var not in (W, b):
             owner = W if var.name.startswith("W.") else b
             assert var.dtype == owner.dtype and var.get_value().shape == owner.get_value().shape
-            assert not var.get_value().any()
+            initial = kw["learning_rate"] if var.name.endswith(".step") else 0.0  # rprop's steps start at lr
+            np.testing.assert_allclose(var.get_value(), initial, rtol=1e-6)
     # each call creates fresh state
     again = getattr(U, name)(grads, [W, b], **kw)
     fresh = [v for v in again if v not in (W, b)]
     assert all(v not in updates for v in fresh)
+
+
+def test_rprop_reference_trajectory_and_errors():
+    """downhill's defaults on f(X) = sum(C X**2) from X = 1: steps 0.1 * 1.01**k while the sign holds."""
+    X = graphc.shared(np.ones(3, "float32"), name="X")
+    f = T.sum(COEF.astype("float32") * X**2)
+    step = graphc.function([], f, updates=U.rprop(f, [X], learning_rate=0.1))
+    for _ in range(10):
+        step()
+    expected = 1 - 0.1 * sum(1.01**k for k in range(10))
+    assert X.get_value().dtype == np.float32
+    np.testing.assert_allclose(X.get_value(), [expected] * 3, rtol=1e-5)
+    step()  # the sign flips: no move, the step shrinks, the gradient memory is cleared
+    np.testing.assert_allclose(X.get_value(), [expected] * 3, rtol=1e-5)
+    with pytest.raises(ValueError, match="min_step .* must not exceed max_step"):
+        U.rprop(f, [X], min_step=2.0, max_step=1.0)
+    with pytest.raises(TypeError, match="initial step size"):
+        U.rprop(f, [X], learning_rate=T.scalar("lr"))
+
+
+def test_esgd_preconditions_by_the_hessian_vector_estimate():
+    """On sum(C X**2), Hv = 2 C v with v ~ N(0, 1): D / ((1 - rho) 4 C**2) are chi-square(1) draws."""
+    c = np.repeat(COEF, 2000).astype("float32")
+    X = graphc.shared(np.ones(c.size, "float32"), name="X")
+    f = T.sum(c * X**2)
+    updates = U.esgd(f, [X], learning_rate=0.1, rho=0.9, epsilon=1e-8, rng=5)
+    assert [v.name for v in updates] == ["X.D", "X"]
+    graphc.function([], f, updates=updates)()
+    D = next(iter(updates)).get_value()
+    draws = D / (0.1 * 4 * c**2)
+    assert abs(draws.mean() - 1) < 0.08 and abs(draws.var() - 2) < 0.4
+    np.testing.assert_allclose(X.get_value(), 1 - 0.1 * 2 * c / (np.sqrt(D) + 1e-8), rtol=1e-5)
+    with pytest.raises(TypeError, match="needs the scalar loss"):
+        U.esgd([2 * X], [X])
 
 
 def test_adam_step_counter_counts():
@@ -373,14 +420,18 @@ BAD = [
     ("adam", {"learning_rate": -0.001}, "learning_rate"),
     ("adamax", {"beta2": -0.1}, "beta2"),
     ("amsgrad", {"epsilon": float("nan")}, "epsilon"),
+    ("rprop", {"increase": -1.0}, "increase"),
+    ("rprop", {"max_step": float("inf")}, "max_step"),
+    ("esgd", {"rho": 1.0}, "rho"),
 ]
 
 
 @pytest.mark.parametrize("name, kw, arg", BAD, ids=[f"{b[0]}-{b[2]}-{i}" for i, b in enumerate(BAD)])
 def test_bad_hyper_parameters(name, kw, arg):
     W = graphc.shared(np.ones(3, "float32"))
+    loss = T.sum(W * W) if name == "esgd" else [T.ones(3)]
     with pytest.raises(ValueError, match=f"{name}: {arg}"):
-        getattr(U, name)([T.ones(3)], [W], **kw)
+        getattr(U, name)(loss, [W], **kw)
 
 
 def test_bad_hyper_parameters_apply_and_types():
@@ -483,6 +534,7 @@ def test_lasagne_namespace():
     assert set(U.__all__) == {
         "get_or_compute_grads", "sgd", "apply_momentum", "momentum", "apply_nesterov_momentum", "nesterov_momentum",
         "adagrad", "rmsprop", "adadelta", "adam", "adamax", "amsgrad", "norm_constraint", "total_norm_constraint",
+        "rprop", "esgd",  # downhill's, for theanets
     }  # fmt: skip
 
 

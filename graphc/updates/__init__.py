@@ -6,7 +6,8 @@ shared variable (the parameters and the optimizer state the rule creates) to
 its new value, ready for ``graphc.function(..., updates=...)``:
 :func:`sgd`, :func:`momentum`, :func:`nesterov_momentum`, :func:`adagrad`,
 :func:`rmsprop`, :func:`adadelta`, :func:`adam`, :func:`adamax`,
-:func:`amsgrad`.  :func:`apply_momentum` and :func:`apply_nesterov_momentum`
+:func:`amsgrad`; from downhill (theanets' optimizers), :func:`rprop` and
+:func:`esgd`.  :func:`apply_momentum` and :func:`apply_nesterov_momentum`
 add momentum to any updates; :func:`norm_constraint` and
 :func:`total_norm_constraint` rescale tensors (max-norm constraints,
 gradient clipping by norm).
@@ -31,6 +32,7 @@ Examples
 from ._common import get_or_compute_grads
 from .adaptive import adadelta, adagrad, adam, adamax, amsgrad, rmsprop
 from .constraints import norm_constraint, total_norm_constraint
+from .downhill import esgd, rprop
 from .gradient_descent import apply_momentum, apply_nesterov_momentum, momentum, nesterov_momentum, sgd
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "adam",
     "adamax",
     "amsgrad",
+    "rprop",
+    "esgd",
     "norm_constraint",
     "total_norm_constraint",
 ]

@@ -207,8 +207,8 @@ def test_autoencoder_loss_targets_the_input(x):
     assert _evaluate(net, net.loss(), x) == pytest.approx(np.abs(net.predict(x) - x).mean(), rel=1e-5)
     with pytest.raises(ValueError, match="unknown loss 'nope'"):
         theanets.Regressor([NI, NO], loss="nope")
-    with pytest.raises(NotImplementedError, match="not supported yet"):
-        net.loss(weight_l2=0.1)
+    with pytest.raises(TypeError, match="unknown regularizer option.*'weight_l3'"):
+        net.loss(weight_l3=0.1)
 
 
 # -- persistence --------------------------------------------------------------------------------

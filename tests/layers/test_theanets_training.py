@@ -49,6 +49,8 @@ HYPER = {
     "adam": dict(learning_rate=0.01),
     "adadelta": dict(epsilon=1e-4),
     "adagrad": dict(learning_rate=0.1),
+    "rprop": dict(learning_rate=0.01, rprop_increase=1.2, rprop_decrease=0.5),
+    "esgd": dict(learning_rate=0.05),
 }
 
 
@@ -92,8 +94,10 @@ def test_unknown_algorithm_lists_the_known_ones():
     net = theanets.Regressor([3, 2])
     with pytest.raises(ValueError, match="known algorithms: sgd, nag, rmsprop, adam, adadelta, adagrad"):
         net.train([np.zeros((4, 3)), np.zeros((4, 2))], algo="bfgs")
-    with pytest.raises(ValueError, match="rprop"):
-        Trainer(net, "rprop")
+    with pytest.raises(ValueError, match="pretrainers are not available"):
+        Trainer(net, "layerwise")
+    with pytest.raises(ValueError, match="hv_method must be"):
+        Trainer(net, "esgd", hv_method="fd")
     with pytest.raises(TypeError, match="learning_rte"):
         Trainer(net, "sgd", learning_rte=0.1)
 
