@@ -21,7 +21,7 @@ import numpy as np
 from .export.io import atomic_write_bytes
 from .layers.theanets_base import ConfigurationError, Layer
 
-__all__ = ["save_model", "load_model", "set_param_values", "SPEC_KEY", "FORMAT", "VERSION"]
+__all__ = ["save_model", "model_arrays", "load_model", "set_param_values", "SPEC_KEY", "FORMAT", "VERSION"]
 
 SPEC_KEY = "__graphc_model__"
 FORMAT = "graphc.theanets-model"
@@ -46,6 +46,13 @@ def _jsonable(value: Any, where: str) -> Any:
 
 def save_model(net: Any, path: str | os.PathLike[str]) -> None:
     """Write ``net`` to ``path`` atomically (see the module docstring)."""
+    buf = io.BytesIO()
+    np.savez(buf, **model_arrays(net))
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def model_arrays(net: Any) -> dict[str, np.ndarray]:
+    """The arrays of ``net``'s model file: one per parameter, and the description under :data:`SPEC_KEY`."""
     layers = []
     for layer in net.layers:
         spec = layer.to_spec()
@@ -64,12 +71,11 @@ def save_model(net: Any, path: str | os.PathLike[str]) -> None:
         "params": [p.name for p in net.params],
     }
     arrays = {p.name: p.get_value() for p in net.params}
-    if SPEC_KEY in arrays:
-        raise ValueError(f"a parameter is named {SPEC_KEY!r}, which the model file format reserves")
+    reserved = sorted(k for k in arrays if k.startswith("__"))
+    if reserved:
+        raise ValueError(f"parameter names starting with '__' are reserved by the model file format, got {reserved}")
     arrays[SPEC_KEY] = np.frombuffer(json.dumps(desc).encode("utf-8"), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
+    return arrays
 
 
 def _model_class(base: type, name: str) -> type:
@@ -116,7 +122,8 @@ def load_model(cls: type, path: str | os.PathLike[str]) -> Any:
             desc = json.loads(bytes(data[SPEC_KEY]).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{os.fspath(path)}: the model description is not valid JSON: {exc}") from None
-        arrays = {k: np.array(data[k]) for k in data.files if k != SPEC_KEY}
+        # entries named __... belong to the format (a training checkpoint's state, for one)
+        arrays = {k: np.array(data[k]) for k in data.files if not k.startswith("__")}
     if desc.get("format") != FORMAT or desc.get("version") != VERSION:
         raise ValueError(
             f"{os.fspath(path)}: unsupported model file (format {desc.get('format')!r}, version {desc.get('version')!r})"

@@ -64,6 +64,7 @@ _TRAINER_OPTIONS = frozenset(
         "max_gradient_clip", "gradient_clip", "monitor_gradients", "rho", "rms_halflife", "epsilon",
         "rms_regularizer", "regularizer", "beta1", "beta2", "beta1_halflife", "beta2_halflife",
         "rprop_increase", "rprop_decrease", "rprop_min_step", "rprop_max_step", "hv_method",
+        "checkpoint", "checkpoint_every", "resume", "stop_on_nonfinite",
     }
 )  # fmt: skip
 
@@ -152,6 +153,21 @@ class Trainer:
         it is replaced by the Unix time of the save.
     progress : bool, optional
         Show a progress bar (tqdm); see :func:`progress_enabled`.
+    checkpoint : str or path, optional
+        Write a training checkpoint (the network, the optimizer state, the
+        loop's counters, the shuffling state; atomically) to this file every
+        ``checkpoint_every`` iterations (default 1).  ``save_progress`` files
+        are checkpoints too.  Either is a model file that
+        :meth:`Network.load` reads.
+    resume : bool
+        With ``checkpoint``: when the file exists, continue from it; the run
+        then ends with exactly the parameters an uninterrupted run would have
+        (bitwise on CPU, for graphs without random ops).  ``max_updates``
+        counts the iterations before the checkpoint too.
+    stop_on_nonfinite : bool
+        Stop when an iteration's monitors are not finite (NaN, inf), putting
+        back the parameters and optimizer state from before that iteration
+        (default True); :attr:`stop_reason` is then ``'non-finite loss'``.
     learning_rate : float
         Default 1e-4, as downhill (1.0 for adadelta, whose step needs none).
     momentum : float
@@ -194,6 +210,11 @@ class Trainer:
         validations.
     last_validation : dict
         The monitors of the latest validation.
+    stop_reason : str or None
+        Why the latest run ended: ``'max_updates'``, ``'patience'``,
+        ``'interrupted'`` (Ctrl-C) or ``'non-finite loss'``.
+    state_variables : list of SharedVariable
+        The optimizer's (and the layers') state besides the parameters.
 
     Raises
     ------
@@ -221,14 +242,14 @@ class Trainer:
         self.options = dict(kwargs)
         self._read_options(kwargs)
         reg = {k: v for k, v in kwargs.items() if k in network_options and v}
-        self._params = list(network.params)
-        if not self._params:
+        self.params = list(network.params)
+        if not self.params:
             raise ValueError(f"{network!r} has no parameters to train")
         loss = network.loss(**reg)
         monitors = [("loss", loss), *network.monitors(**reg)]
         grads = self._gradients(loss)
         if kwargs.get("monitor_gradients"):
-            monitors.extend((f"grad({p.name})", (g * g).sum()) for p, g in zip(self._params, grads))
+            monitors.extend((f"grad({p.name})", (g * g).sum()) for p, g in zip(self.params, grads))
         self.monitor_names = [name for name, _ in monitors]
         exprs = [expr for _, expr in monitors]
         layer_updates = list(network.updates(**reg))
@@ -237,6 +258,8 @@ class Trainer:
         inputs = list(network.variables)
         self._variables = inputs
         self.f_step = function(inputs, exprs, updates=layer_updates + list(rule_updates.items()), name=name)
+        owned = {id(p) for p in self.params}
+        self.state_variables = [v for v, _ in [*layer_updates, *rule_updates.items()] if id(v) not in owned]
         self.f_eval = function(inputs, exprs, updates=layer_updates, name=f"{type(network).__name__}.evaluate")
         self._classes = self._class_counts()
         self.best_loss: float | None = None
@@ -244,7 +267,7 @@ class Trainer:
         self.iterations = self.updates = self.validations = 0
         self._best_validation = 0
         self.last_validation: dict[str, float] = {}
-        self._best_params: list[np.ndarray] = [p.get_value() for p in self._params]
+        self.best_params: list[np.ndarray] = [p.get_value() for p in self.params]
 
     # -- setup -----------------------------------------------------------------------------
     def _read_options(self, kw: Mapping[str, Any]) -> None:
@@ -269,11 +292,20 @@ class Trainer:
         self.save_every = save_every
         self.save_progress = kw.get("save_progress")
         self.progress = kw.get("progress")
+        self.checkpoint = kw.get("checkpoint")
+        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
+            raise TypeError(f"checkpoint must be a file path, got {self.checkpoint!r}")
+        self.checkpoint_every = _int_option(kw, "checkpoint_every", 1, 1)
+        self.resume = bool(kw.get("resume", False))
+        if self.resume and self.checkpoint is None:
+            raise ValueError("resume=True needs checkpoint=<path>: the file to resume from")
+        self.stop_on_nonfinite = bool(kw.get("stop_on_nonfinite", True))
+        self.stop_reason: str | None = None
         rng = kw.get("rng", getattr(self.network, "_rng", None))
         self.rng = rng if isinstance(rng, np.random.RandomState) else np.random.RandomState(rng)
 
     def _gradients(self, loss: Any) -> list[Any]:
-        grads = list(_grad(loss, self._params))
+        grads = list(_grad(loss, self.params))
         elem = self.options.get("max_gradient_elem") or 0
         for old in ("gradient_clip", "max_gradient_clip"):
             elem = elem or self.options.get(old) or 0
@@ -285,7 +317,7 @@ class Trainer:
         return grads
 
     def _rule_updates(self, loss: Any, grads: list[Any], kw: Mapping[str, Any]) -> OrderedDict[Any, Any]:
-        algo, params = self.algo, self._params
+        algo, params = self.algo, self.params
         lr = kw.get("learning_rate", 1.0 if algo == "adadelta" else 1e-4)
         eps = kw.get("epsilon", kw.get("rms_regularizer", kw.get("regularizer", 1e-8)))
         rho = kw["rho"] if "rho" in kw else _halflife(kw.get("rms_halflife", 14), "rms_halflife")
@@ -365,17 +397,20 @@ class Trainer:
         if best is None or math.isnan(best) or best - loss > abs(best) * self.min_improvement:
             self.best_loss, self.best_iteration = loss, self.iterations
             self._best_validation = self.validations
-            self._best_params = [p.get_value() for p in self._params]
+            self.best_params = [p.get_value() for p in self.params]
             marker = " *"
         log.info("validation %d %s%s", self.iterations, _fmt(monitors), marker)
         return monitors, self.validations - self._best_validation > self.patience
 
     def restore_best(self) -> None:
         """Set the parameters to those of the best validation."""
-        for p, value in zip(self._params, self._best_params):
+        for p, value in zip(self.params, self.best_params):
             p.set_value(value)
 
-    def _save(self, last: list[float]) -> None:
+    def _save(self, last: list[float], train_set: Batches) -> None:
+        if self.checkpoint is not None and self.iterations % self.checkpoint_every == 0:
+            self.save_checkpoint(self.checkpoint, train_set)
+            log.info("checkpoint %s (iteration %d)", self.checkpoint, self.iterations)
         if not self.save_progress or not self.save_every:
             return
         now = time.time()
@@ -385,7 +420,7 @@ class Trainer:
             due = self.iterations % int(self.save_every) == 0
         if due:
             path = str(self.save_progress).format(int(now))
-            self.network.save(path)
+            self.save_checkpoint(path, train_set)
             log.info("saved %s", path)
             last[0] = now
 
@@ -393,9 +428,10 @@ class Trainer:
         """Train, yielding ``(train_monitors, valid_monitors)`` after every iteration.
 
         The validation monitors are those of the latest validation.  When the
-        loop ends (patience, ``max_updates``, ``max_epochs``, or Ctrl-C), the
-        best parameters are restored; a caller that stops iterating early
-        keeps the current ones.
+        loop ends (patience, ``max_updates``, ``max_epochs``, Ctrl-C, or a
+        non-finite loss), the best parameters are restored; a caller that
+        stops iterating early keeps the current ones.  On Ctrl-C the log says
+        where the last checkpoint is.
 
         Parameters
         ----------
@@ -419,38 +455,99 @@ class Trainer:
         """
         train_set = self.dataset(train, "train", shuffle=True)
         valid_set = self.dataset(train if valid is None else valid, "valid", shuffle=False)
-        self.best_loss, self.best_iteration, self._best_validation = None, 0, 0
-        self.iterations = self.updates = self.validations = 0
-        try:
-            validation, stop = self._validate(valid_set)
-        except KeyboardInterrupt:
-            log.info("interrupted!")
-            return
+        self.stop_reason = None
+        resumed = self.resume and self.checkpoint is not None and os.path.exists(self.checkpoint)
+        if resumed:
+            self.load_checkpoint(self.checkpoint, train_set)
+            log.info("resumed from %s at iteration %d", self.checkpoint, self.iterations)
+            validation = dict(self.last_validation)
+            stop = self.validations - self._best_validation > self.patience
+        else:
+            self.best_loss, self.best_iteration, self._best_validation = None, 0, 0
+            self.iterations = self.updates = self.validations = 0
+            try:
+                validation, stop = self._validate(valid_set)
+            except KeyboardInterrupt:
+                log.info("interrupted!")
+                return
         bar = self._progress_bar()
         last_save = [time.time()]
         try:
             while not stop and (self.max_updates is None or self.iterations < self.max_updates):
+                good = self._snapshot() if self.stop_on_nonfinite else None
                 try:
                     training = self._run(self.f_step, train_set, shuffle=True)
+                    if good is not None and not all(math.isfinite(v) for v in training.values()):
+                        self._restore(good)
+                        self.stop_reason = "non-finite loss"
+                        log.error(
+                            "training stopped at iteration %d: non-finite monitor values %s; the parameters and the "
+                            "optimizer state are those from before that iteration",
+                            self.iterations + 1,
+                            _fmt(training),
+                        )
+                        break
                     self.iterations += 1
                     done = self.max_updates is not None and self.iterations >= self.max_updates
                     if done or self.iterations % self.validate_every == 0:
                         validation, stop = self._validate(valid_set)
                 except KeyboardInterrupt:
-                    log.info("interrupted!")
+                    self.stop_reason = "interrupted"
+                    where = self._last_checkpoint_note()
+                    log.warning("interrupted at iteration %d%s", self.iterations, where)
                     break
                 log.info("%s %d %s", self.algo, self.iterations, _fmt(training))
                 if stop:
+                    self.stop_reason = "patience"
                     log.info("patience elapsed!")
-                self._save(last_save)
+                self._save(last_save, train_set)
                 if bar is not None:
                     bar.set_postfix(loss=f"{training['loss']:.4g}", valid=f"{validation['loss']:.4g}", refresh=False)
                     bar.update(1)
                 yield dict(training), dict(validation)
+            if self.stop_reason is None:
+                self.stop_reason = "max_updates" if not stop else "patience"
             self.restore_best()
         finally:
             if bar is not None:
                 bar.close()
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def save_checkpoint(self, path: str | os.PathLike[str], train_set: Batches | None = None) -> None:
+        """Write the network, the optimizer state and the loop's state to ``path`` (atomically).
+
+        The file is also a model file: :meth:`Network.load` reads the network
+        from it.  See :mod:`graphc._checkpoint`.
+        """
+        from ._checkpoint import save_checkpoint
+
+        save_checkpoint(self, path, train_set)
+        self._last_checkpoint = (os.fspath(path), self.iterations)
+
+    def load_checkpoint(self, path: str | os.PathLike[str], train_set: Batches | None = None) -> None:
+        """Restore the network, the optimizer state and the loop's state from :meth:`save_checkpoint`'s file.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a checkpoint of this network and algorithm.
+        """
+        from ._checkpoint import load_checkpoint
+
+        load_checkpoint(self, path, train_set)
+
+    def _last_checkpoint_note(self) -> str:
+        last = getattr(self, "_last_checkpoint", None)
+        if last is None:
+            return "; no checkpoint was written" if self.checkpoint else ""
+        return f"; the last checkpoint, {last[0]}, holds iteration {last[1]} (resume with resume=True)"
+
+    def _snapshot(self) -> list[np.ndarray]:
+        return [v.get_value() for v in (*self.params, *self.state_variables)]
+
+    def _restore(self, values: list[np.ndarray]) -> None:
+        for var, value in zip((*self.params, *self.state_variables), values):
+            var.set_value(value)
 
     def train(self, train: Any, valid: Any = None) -> tuple[dict[str, float], dict[str, float]]:
         """Run :meth:`itertrain` to the end.
