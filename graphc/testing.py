@@ -1,10 +1,13 @@
 """Testing helpers: an independent ONNX oracle for exported models.
 
 :func:`reference_evaluator` wraps ``onnx.reference.ReferenceEvaluator`` with a
-corrected ``Loop``: onnx's reference ``Loop`` joins per-iteration scan outputs
-with ``np.vstack`` (concatenating along the existing first axis), whereas the
-ONNX shape inference and ONNX Runtime stack them on a new first axis, which
-graphc's recurrences rely on.  Everything else is onnx's own reference code.
+corrected ``Loop`` and a complete ``Scan``: onnx's reference ``Loop`` joins
+per-iteration scan outputs with ``np.vstack`` (concatenating along the existing
+first axis), whereas the ONNX shape inference and ONNX Runtime stack them on a
+new first axis, which graphc's recurrences rely on; onnx's reference ``Scan``
+refuses reversed scan inputs (``scan_input_directions``) and zero-length
+sequences, which ONNX defines and graphc's backward recurrences use.
+Everything else is onnx's own reference code.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import numpy as np
 import onnx
 from onnx.reference import ReferenceEvaluator
 from onnx.reference.ops.op_loop import Loop as _ReferenceLoop
+from onnx.reference.ops.op_scan import Scan as _ReferenceScan
 
-__all__ = ["reference_evaluator", "StackingLoop"]
+__all__ = ["reference_evaluator", "StackingLoop", "DirectedScan"]
 
 
 class Loop(_ReferenceLoop):
@@ -48,10 +52,53 @@ class Loop(_ReferenceLoop):
         return self._check_and_fix_outputs(tuple(result))
 
 
+class Scan(_ReferenceScan):
+    """``Scan`` with reversed scan inputs and zero-length sequences, as the ONNX spec defines them
+    (scan axes and output directions other than the defaults are still refused)."""
+
+    op_domain = ""
+
+    def __init__(self, onnx_node: Any, run_params: Any) -> None:
+        directions = None
+        for attr in onnx_node.attribute:
+            if attr.name == "scan_input_directions":
+                directions = list(attr.ints)
+                attr.ClearField("ints")  # the base class refuses non-zero directions
+        try:
+            super().__init__(onnx_node, run_params)
+        finally:
+            for attr in onnx_node.attribute:
+                if attr.name == "scan_input_directions" and directions is not None:
+                    attr.ints.extend(directions)
+        n = self.num_scan_inputs
+        self.input_directions_ = [(directions or [])[i] if i < len(directions or []) else 0 for i in range(n)]
+
+    def _run(self, *args: Any, context: Any = None, bindings: Any = None, **_: Any) -> Any:  # type: ignore[override]
+        shape = self._common_run_shape(*args)
+        n_states, state_in, state_out, scan_in, scan_out, values = shape[0], shape[6], shape[7], shape[8], shape[9], shape[10]
+        states = list(shape[11])
+        steps = args[n_states].shape[0]
+        stacked: list[list[np.ndarray]] = [[] for _ in scan_out]
+        for it in range(steps):
+            inputs: dict[str, Any] = dict(context or {})
+            inputs.update(zip(state_in, states))
+            inputs.update(
+                (name, value[steps - 1 - it] if d else value[it])
+                for name, value, d in zip(scan_in, values, self.input_directions_)
+            )
+            outputs = dict(zip(self.output_names, self._run_body(inputs, bindings=bindings)))
+            states = [outputs[name] for name in state_out]
+            for k, name in enumerate(scan_out):
+                stacked[k].append(np.asarray(outputs[name]))
+        result = states + [np.stack(s) if s else np.empty((0,)) for s in stacked]
+        return self._check_and_fix_outputs(tuple(result))
+
+
 def reference_evaluator(model: onnx.ModelProto, **kwargs: Any) -> ReferenceEvaluator:
-    """``onnx.reference.ReferenceEvaluator`` for ``model`` with :class:`StackingLoop`."""
-    new_ops = list(kwargs.pop("new_ops", [])) + [StackingLoop]
+    """``onnx.reference.ReferenceEvaluator`` for ``model`` with :class:`StackingLoop` and :class:`DirectedScan`."""
+    new_ops = list(kwargs.pop("new_ops", [])) + [StackingLoop, DirectedScan]
     return ReferenceEvaluator(model, new_ops=new_ops, **kwargs)
 
 
 StackingLoop = Loop
+DirectedScan = Scan

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,9 @@ class LowerNode:
     in_types, out_types : list of TensorType
     name : str
         Base name for the ONNX nodes it emits.
+    used : list of bool
+        Per output: whether anything (a node or a graph output) reads it.  A
+        lowering may skip computing an unused output and return ``""`` for it.
     """
 
     op: str
@@ -67,6 +70,7 @@ class LowerNode:
     in_types: list[TensorType]
     out_types: list[TensorType]
     name: str
+    used: list[bool] = field(default_factory=list)
 
 
 class LoweringContext:
@@ -212,16 +216,23 @@ class LoweringContext:
                 in_types=[graph.type_of(v) for v in ins],
                 out_types=list(d.types),
                 name=base,
+                used=[bool(graph.uses((nid, p)) or graph.output_uses((nid, p))) for p in range(len(d.types))],
             )
             outs = list(fn(self, node))
+            renamed: dict[str, str] = {}  # a lowering may return one name for several ports
             for port, oname in enumerate(outs):
                 want = rename.get((nid, port))
+                current = renamed.get(oname, oname)
                 if want is not None:
-                    for proto in reversed(self.nodes):
-                        if oname in proto.output:
-                            proto.output[list(proto.output).index(oname)] = want
-                            break
+                    if oname in renamed:
+                        self.node("Identity", [current], outputs=[want], name=f"{base}/output")
                     else:
-                        self.node("Identity", [oname], outputs=[want], name=f"{base}/output")
-                    oname = want
-                value_name[(nid, port)] = oname
+                        for proto in reversed(self.nodes):
+                            if oname in proto.output:
+                                proto.output[list(proto.output).index(oname)] = want
+                                break
+                        else:
+                            self.node("Identity", [oname], outputs=[want], name=f"{base}/output")
+                        renamed[oname] = want
+                    current = want
+                value_name[(nid, port)] = current

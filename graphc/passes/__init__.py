@@ -9,6 +9,7 @@ from .fuse_dense import FUSE_DENSE, fuse_dense
 from .hoist import HOIST, hoist
 from .manager import LEVELS, PHASES, PassManager, PassReport, optimize, resolve_level
 from .native_rnn import NATIVE_RNN, native_rnn
+from .reassociate import REASSOCIATE, reassociate
 from .unroll import UNROLL, unroll
 
 __all__ = [
@@ -35,4 +36,6 @@ __all__ = [
     "FUSE_DENSE",
     "UNROLL",
     "NATIVE_RNN",
+    "reassociate",
+    "REASSOCIATE",
 ]

@@ -149,6 +149,8 @@ def _hoist_one(graph: Graph, scan: int) -> int:
         for nid in list(hoisted):
             if kinds[nid] != "seq" or body.data(nid).op not in _MOVEMENT:
                 continue
+            if body.data(nid).op == "concat" and len(body.node_inputs(nid)) > 1:
+                continue  # joining sequences outside leaves one per-step read instead of several
             users = [u for port in range(len(body.data(nid).types)) for u, _ in body.uses((nid, port))]
             if users and all(u not in hoisted for u in users) or (not users and body.output_uses((nid, 0))):
                 hoisted.discard(nid)

@@ -5,6 +5,11 @@ becomes the body graph of one ``scan`` op.  The step may read anything from
 outside (weights, shared variables, precomputed tensors): those values
 become extra non-sequence inputs of the op automatically, so the body holds
 only per-step work.
+
+Exported, a scan over sequences is an ONNX ``Scan`` and one with ``n_steps`` a
+``Loop`` (see :mod:`graphc.export.lowering.scan`).  As in Theano, which refuses
+to run zero iterations, a scan over zero-length sequences fails at run time
+(ONNX Runtime's ``Scan`` rejects empty sequences).
 """
 
 from __future__ import annotations

@@ -51,10 +51,12 @@ def test_rnn_with_captured_weights_any_batch_and_length(weights, backwards):
         np.testing.assert_allclose(b, want.sum(2), rtol=1e-5, atol=1e-5)
     model = to_onnx({"hs": hs}, [x])
     onnx.checker.check_model(model, full_check=True)
-    assert [n.op_type for n in model.graph.node].count("Loop") == 1
-    loop = next(n for n in model.graph.node if n.op_type == "Loop")
-    body_ops = {n.op_type for n in loop.attribute[0].g.node}
-    assert not body_ops & {"Shape", "Size", "ConstantOfShape"}  # no shape arithmetic inside the loop
+    assert [n.op_type for n in model.graph.node].count("Scan") == 1  # a scan over sequences is an ONNX Scan
+    loop = next(n for n in model.graph.node if n.op_type == "Scan")
+    body = next(a.g for a in loop.attribute if a.name == "body")
+    body_ops = [n.op_type for n in body.node]
+    assert not set(body_ops) & {"Shape", "Size", "ConstantOfShape", "Gather"}  # no shape arithmetic, no indexing
+    assert body_ops.count("Identity") == 1  # h is both carried and stacked: one copy, nothing else
     xv = RNG.normal(size=(6, 2, 4)).astype(np.float32)
     (ref,) = reference_evaluator(model).run(None, {"x": xv})
     np.testing.assert_allclose(ref, _rnn(xv, w.get_value(), u.get_value(), np.zeros((2, 3), np.float32), backwards), rtol=1e-5, atol=1e-6)
