@@ -10,6 +10,7 @@ from .hoist import HOIST, hoist
 from .manager import LEVELS, PHASES, PassManager, PassReport, optimize, resolve_level
 from .native_rnn import NATIVE_RNN, native_rnn
 from .reassociate import REASSOCIATE, reassociate
+from .stash import STASH, stash
 from .unroll import UNROLL, unroll
 
 __all__ = [
@@ -38,4 +39,6 @@ __all__ = [
     "NATIVE_RNN",
     "reassociate",
     "REASSOCIATE",
+    "stash",
+    "STASH",
 ]

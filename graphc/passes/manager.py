@@ -27,6 +27,7 @@ from .fuse_dense import FUSE_DENSE
 from .hoist import HOIST
 from .native_rnn import NATIVE_RNN
 from .reassociate import REASSOCIATE
+from .stash import STASH
 from .unroll import UNROLL
 
 __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve_level"]
@@ -34,7 +35,7 @@ __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve
 #: phase name -> passes run in order until none changes anything
 PHASES: dict[str, list[Pass]] = {
     "simplify": [CANONICALIZE, CSE, CONSTANT_FOLDING, DCE],
-    "performance": [REASSOCIATE, HOIST, NATIVE_RNN, FUSE_DENSE, UNROLL, CSE, DCE],  # native lowering needs unfused projections
+    "performance": [REASSOCIATE, HOIST, STASH, NATIVE_RNN, FUSE_DENSE, UNROLL, CSE, DCE],  # native lowering needs unfused projections
 }
 
 #: level -> phases it runs
