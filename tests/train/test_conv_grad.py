@@ -252,9 +252,7 @@ def _double(build: Callable[..., Variable], wrt: int) -> Callable[..., Variable]
     ("name", "wrt"),
     [("conv_2d_depthwise", 0), ("conv_2d_depthwise", 1), ("conv_transpose_2d_plain", 1),
      ("avg_pool_2d_ceil_asym_pads_exclude_pad", 0),
-     # strict: when take_along_axis_grad gains its rule this passes, and the mark must go
-     pytest.param("max_pool_2d_ceil_asym_pads", 0, marks=pytest.mark.xfail(
-         raises=NotImplementedError, strict=True, reason="take_along_axis_grad has no gradient rule yet"))],
+     ("max_pool_2d_ceil_asym_pads", 0)],  # through take_along_axis_grad, the pooling gradient
 )
 def test_second_derivatives(name: str, wrt: int) -> None:
     """The gradients are themselves differentiable (double backpropagation, e.g. gradient penalties)."""

@@ -1,4 +1,5 @@
-"""Gradient rules of indexing: getitem (zeros around the picked part), take and take_along_axis (scatter-adds)."""
+"""Gradient rules of indexing: getitem (zeros around the picked part), take and take_along_axis (scatter-adds),
+and of the scatter-adds themselves (gathers: second derivatives through embeddings and max pooling)."""
 
 from __future__ import annotations
 
@@ -137,3 +138,14 @@ def _take_along(node: Any, gs: list[Any]) -> list[Any]:
 
     x, idx = node.inputs
     return [apply_op("take_along_axis_grad", [gs[0], idx, shape_vector(_shape_of(x))], axis=node.attrs["axis"]), None]
+
+
+@grad_rule("take_grad")
+def _take_grad(node: Any, gs: list[Any]) -> list[Any]:
+    # a scatter-add of g is linear in g: its gradient gathers the same positions back
+    return [apply_op("take", [gs[0], node.inputs[1]], axis=node.attrs["axis"]), None, None]
+
+
+@grad_rule("take_along_axis_grad")
+def _take_along_grad(node: Any, gs: list[Any]) -> list[Any]:
+    return [apply_op("take_along_axis", [gs[0], node.inputs[1]], axis=node.attrs["axis"]), None, None]
