@@ -221,13 +221,20 @@ def test_unroll_static_short_loops(backwards):
 def test_fuse_dense_merges_projections_of_one_input_inside_loops_too():
     from graphc.passes import fuse_dense
     from graphc.passes.base import own_bodies
+    from graphc.passes.fuse_dense import MIN_TOP_LEVEL_INNER
 
+    k = MIN_TOP_LEVEL_INNER
     x = T.matrix("x")
-    ws = [graphc.shared(RNG.normal(size=(4, n)), name=f"w{n}") for n in (3, 5, 2)]
+    ws = [graphc.shared(RNG.normal(size=(k, n)), name=f"w{n}") for n in (3, 5, 2)]
     y = T.tanh(T.dot(x, ws[0])).sum() + T.dot(x, ws[1]).sum() * T.dot(x, ws[2]).mean()
-    feeds = {"x": RNG.normal(size=(6, 4)).astype(np.float32)}
+    feeds = {"x": RNG.normal(size=(6, k)).astype(np.float32)}
     g, n0, h0 = _check(lambda: _graph([y], [x]), fuse_dense, feeds)
     assert h0["matmul"] == 3 and g.op_histogram()["matmul"] == 1
+    # outside loops a thin product is not worth slicing apart again: x @ W1, x @ W2 with 2 input rows stay
+    thin = [graphc.shared(RNG.normal(size=(2, n)), name=f"t{n}") for n in (3, 5)]
+    x2 = T.matrix("x2")
+    y2 = T.dot(x2, thin[0]).sum() + T.dot(x2, thin[1]).sum()
+    _check(lambda: _graph([y2], [x2]), fuse_dense, {"x2": RNG.normal(size=(6, 2)).astype(np.float32)}, expect_change=False)
     # theanets-style gates: h @ W_r, h @ W_z inside a loop body
     seq = T.tensor3("seq")
     wr = graphc.shared(RNG.normal(size=(3, 3)) * 0.3, name="wr")
