@@ -1,6 +1,10 @@
 """Training-step time: graphc (forward, backward and Adam in one ONNX Runtime session) against
 PyTorch eager with the same network, optimizer and data, at the same thread count.
 
+Each round runs every peer for one untimed step and then three timed ones, back to back, so
+that neither peer is timed while the other's worker threads still spin (both ONNX Runtime and
+PyTorch's OpenMP pool busy-wait for a while after a call).
+
 Configurations: a bidirectional LSTM (batch 100, time 55, input 2, hidden 10 and 128, the
 add task's shapes, summed directions, a dense unit per step, MSE on the last step) and an MLP
 784-1024-1024-10 (batch 256, ReLU, softmax cross-entropy).  Peers run interleaved; medians.
@@ -147,6 +151,7 @@ def main() -> None:
         times: dict[str, list[float]] = {k: [] for k in peers}
         for _ in range(rounds):
             for name, fn in peers.items():
+                fn()  # untimed: the other peer's threads may still be spinning down (ORT and OpenMP both spin)
                 times[name].append(_time(fn, 3))
         med = {k: statistics.median(v) for k, v in times.items()}
         for name, t in med.items():
