@@ -215,6 +215,10 @@ class Trainer:
         ``'interrupted'`` (Ctrl-C) or ``'non-finite loss'``.
     state_variables : list of SharedVariable
         The optimizer's (and the layers') state besides the parameters.
+    step_outputs : list of (Variable, str)
+        The training step's outputs (the monitors, ``loss`` first) with their names.
+    step_updates : list of (SharedVariable, Variable)
+        The training step's updates (what ``graphc export --training`` writes).
 
     Raises
     ------
@@ -257,7 +261,9 @@ class Trainer:
         name = f"{type(network).__name__}.{self.algo}"
         inputs = list(network.variables)
         self._variables = inputs
-        self.f_step = function(inputs, exprs, updates=layer_updates + list(rule_updates.items()), name=name)
+        self.step_outputs = [(expr, name_) for name_, expr in monitors]
+        self.step_updates = layer_updates + list(rule_updates.items())
+        self.f_step = function(inputs, exprs, updates=self.step_updates, name=name)
         owned = {id(p) for p in self.params}
         self.state_variables = [v for v, _ in [*layer_updates, *rule_updates.items()] if id(v) not in owned]
         self.f_eval = function(inputs, exprs, updates=layer_updates, name=f"{type(network).__name__}.evaluate")

@@ -229,7 +229,8 @@ def to_onnx(
     check: bool = True,
     optimize: Any = None,
     passes: Mapping[str, bool] | None = None,
-) -> onnx.ModelProto:
+    return_report: bool = False,
+) -> Any:
     """Export symbolic expressions as an ONNX model.
 
     Parameters
@@ -254,6 +255,9 @@ def to_onnx(
         Optimization level (default ``GRAPHC_OPTIMIZE`` or ``'O2'``).
     passes : dict, optional
         Per-pass switches by name.
+    return_report : bool
+        Also return the passes' :class:`~graphc.passes.PassReport` (what
+        each pass changed), as ``(model, report)``.
 
     Returns
     -------
@@ -275,8 +279,8 @@ def to_onnx(
     graph = build_graph(outs, list(inputs) if inputs is not None else None, what="to_onnx")
     from ..passes.manager import optimize as run_passes
 
-    run_passes(graph, optimize, passes)
+    report = run_passes(graph, optimize, passes)
     model, _ = graph_to_onnx(graph, opset=opset, params_as_inputs=params == "inputs", graph_name=name)
     if check:
         onnx.checker.check_model(model, full_check=True)
-    return model
+    return (model, report) if return_report else model

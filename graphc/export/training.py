@@ -44,7 +44,8 @@ def training_model(
     optimize: Any = None,
     passes: Any = None,
     check: bool = True,
-) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
+    return_report: bool = False,
+) -> Any:
     """The training step ``outputs, updates`` as an ONNX model, and its initial state.
 
     Parameters
@@ -55,8 +56,9 @@ def training_model(
         What each step returns (the cost, metrics...).
     updates : list of pairs or dict
         As for :func:`graphc.function` (e.g. ``graphc.updates.adam(cost, params)``).
-    opset, name, optimize, passes, check
-        As for :func:`graphc.export.to_onnx`.
+    opset, name, optimize, passes, check, return_report
+        As for :func:`graphc.export.to_onnx` (with ``return_report`` the
+        result is ``(model, state, report)``).
 
     Returns
     -------
@@ -88,7 +90,7 @@ def training_model(
         d = graph.data(nid)
         if d.kind == "param":
             d.name = state_names.get(id(d.ref)) or name_state(d.ref)  # read-only state after the updated
-    run_passes(graph, optimize, passes)
+    report = run_passes(graph, optimize, passes)
     model, names = graph_to_onnx(graph, opset=opset, params_as_inputs=True, graph_name=name)
     state = {names.params[nid]: graph.data(nid).ref.get_value() for nid in names.params}
     contract = {
@@ -104,7 +106,7 @@ def training_model(
     entry.value = json.dumps(contract)
     if check:
         onnx.checker.check_model(model, full_check=True)
-    return model, state
+    return (model, state, report) if return_report else (model, state)
 
 
 def save_training(model: onnx.ModelProto, state: dict[str, np.ndarray], path: str | os.PathLike[str]) -> tuple[Path, Path]:

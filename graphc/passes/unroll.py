@@ -10,14 +10,34 @@ runs after it).
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
+
 from ..ir.graph import Graph, NodeData, Value
 from .base import Pass, scan_nodes
 from .pattern import emit
 
-__all__ = ["unroll", "UNROLL", "AUTO_MAX_STEPS", "AUTO_MAX_NODES"]
+__all__ = ["unroll", "UNROLL", "AUTO_MAX_STEPS", "AUTO_MAX_NODES", "unroll_limits"]
 
 AUTO_MAX_STEPS = 16
 AUTO_MAX_NODES = 2000
+
+
+@contextlib.contextmanager
+def unroll_limits(max_steps: int | None, max_nodes: int | None = None) -> Iterator[None]:
+    """Within the block, unroll up to ``max_steps`` steps and ``max_nodes`` nodes (None: no limit).
+
+    What ``graphc export --unroll always`` uses; not thread-safe (it sets the module's limits).
+    """
+    global AUTO_MAX_STEPS, AUTO_MAX_NODES
+    saved = AUTO_MAX_STEPS, AUTO_MAX_NODES
+    AUTO_MAX_STEPS = sys.maxsize if max_steps is None else max_steps
+    AUTO_MAX_NODES = sys.maxsize if max_nodes is None else max_nodes
+    try:
+        yield
+    finally:
+        AUTO_MAX_STEPS, AUTO_MAX_NODES = saved
 
 
 def _static_steps(graph: Graph, scan: int) -> int | None:

@@ -161,6 +161,14 @@ class Function:
         The compiled IR graph.
     onnx_model : onnx.ModelProto
         The model the session runs (shared variables as inputs).
+    inputs : list of Variable
+        The input placeholders, in call order.
+    outputs : list of Variable
+        The output expressions.
+    updates : list of (SharedVariable, Variable)
+        The updates each call applies (explicit ones, then default updates).
+    givens : dict or None
+        The substitutions the function was compiled with.
     """
 
     def __init__(
@@ -187,6 +195,7 @@ class Function:
         out_vars = [as_tensor_variable(o) for o in out_list]
         explicit = _normalize_updates(updates)
         self._updates = explicit + _default_updates(out_vars, explicit, no_default_updates)
+        self.inputs, self.outputs, self.updates, self.givens = list(inputs), out_vars, list(self._updates), givens
         named = [(v, f"out{i}") for i, v in enumerate(out_vars)]
         named += [(new, f"update{i}") for i, (_, new) in enumerate(self._updates)]
         self.graph: Graph = build_graph(named, list(inputs), what=self.name, replace=givens)

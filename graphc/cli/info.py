@@ -1,19 +1,12 @@
-"""The ``graphc`` command.
-
-``graphc --version`` prints the version; ``graphc info MODEL.onnx`` describes
-an ONNX model: opsets, inputs, outputs, parameters and an op histogram.
-Failures print one clear line to stderr and exit non-zero.
-"""
+"""``graphc info MODEL``: opsets, inputs, outputs, parameters and an op histogram of an ONNX model."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["main", "describe_model"]
+__all__ = ["describe_model", "cmd_info"]
 
 
 def _dims(value_info: object) -> str:
@@ -65,39 +58,10 @@ def describe_model(model: object, path: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _cmd_info(args: argparse.Namespace) -> int:
-    from .export.io import load
+def cmd_info(args: argparse.Namespace) -> int:
+    """``graphc info MODEL``."""
+    from ..export.io import load
 
     model = load(args.model, check=False)
     print(describe_model(model, str(args.model)))
     return 0
-
-
-def _parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    p = argparse.ArgumentParser(prog="graphc", description="graphc: compile Lasagne/Theano-style networks to ONNX.")
-    p.add_argument("--version", action="version", version=f"graphc {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    info = sub.add_parser("info", help="describe an ONNX model", description="Describe an ONNX model: opsets, inputs, outputs, parameters and op histogram.")
-    info.add_argument("model", type=Path, help="path to an .onnx file")
-    info.set_defaults(func=_cmd_info)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``graphc`` command; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return 2
-    try:
-        return int(args.func(args))
-    except (FileNotFoundError, ValueError, TypeError, OSError) as exc:
-        print(f"graphc {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

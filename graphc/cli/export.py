@@ -1,0 +1,214 @@
+"""``graphc export TARGET -o model.onnx``: export what a Python callable builds, and say what the passes did."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import CLIError
+from .target import ExportParts, export_parts, load_target
+
+__all__ = ["add_export_parser", "cmd_export", "parse_input_shapes", "with_input_shapes"]
+
+
+def parse_input_shapes(items: list[str] | None) -> dict[str, tuple[int | None, ...]]:
+    """``['x=1,20,32', 'mask=?,20']`` -> ``{'x': (1, 20, 32), 'mask': (None, 20)}`` (``?`` or ``None``: dynamic).
+
+    Raises
+    ------
+    CLIError
+        For an item that is not ``NAME=D1,D2,...`` with positive integer or ``?`` entries.
+    """
+    shapes: dict[str, tuple[int | None, ...]] = {}
+    for item in items or []:
+        name, sep, dims = item.partition("=")
+        if not sep or not name:
+            raise CLIError(f"--input-shape expects NAME=D1,D2,... (use ? for a dynamic size), got {item!r}")
+        parsed: list[int | None] = []
+        for d in dims.split(",") if dims else []:
+            d = d.strip()
+            if d in ("?", "None", "none", ""):
+                parsed.append(None)
+                continue
+            try:
+                size = int(d)
+            except ValueError:
+                raise CLIError(f"--input-shape {name}: {d!r} is not a size (an integer, or ? for dynamic)") from None
+            if size < 1:
+                raise CLIError(f"--input-shape {name}: sizes must be positive, got {size}")
+            parsed.append(size)
+        shapes[name] = tuple(parsed)
+    return shapes
+
+
+def with_input_shapes(parts: ExportParts, shapes: dict[str, tuple[int | None, ...]]) -> ExportParts:
+    """``parts`` with the named inputs replaced by placeholders of the given (more static) shapes.
+
+    Raises
+    ------
+    CLIError
+        For an unknown input name, a rank that differs, or a size that contradicts a static one.
+    """
+    if not shapes:
+        return parts
+    from .. import tensor as T
+    from ..tensor.clone import clone
+
+    by_name = {v.name: v for v in parts.inputs}
+    unknown = sorted(set(shapes) - set(by_name))
+    if unknown:
+        raise CLIError(f"--input-shape: unknown input(s) {unknown}; the inputs are {sorted(n for n in by_name if n)}")
+    replace = {}
+    for name, dims in shapes.items():
+        old = by_name[name]
+        if len(dims) != old.ndim:
+            raise CLIError(f"--input-shape {name}: {len(dims)} sizes given, but {name} has {old.ndim} dimensions {old.type}")
+        for axis, (want, have) in enumerate(zip(dims, old.type.shape)):
+            if want is not None and isinstance(have, int) and want != have:
+                raise CLIError(f"--input-shape {name}: axis {axis} is {have} in the model, not {want}")
+        merged = [w if w is not None else (h if isinstance(h, int) else None) for w, h in zip(dims, old.type.shape)]
+        replace[old] = T.tensor(old.dtype, shape=merged, name=name)
+    try:
+        news = clone([v for v, _ in parts.outputs] + [new for _, new in parts.updates], replace)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"--input-shape: the graph does not accept these shapes: {exc}") from None
+    n = len(parts.outputs)
+    outputs = [(v, name) for v, (_, name) in zip(news[:n], parts.outputs)]
+    updates = [(var, new) for new, (var, _) in zip(news[n:], parts.updates)]
+    inputs = [replace.get(v, v) for v in parts.inputs]
+    return ExportParts(outputs, inputs, updates, parts.kind)
+
+
+def _passes(args: argparse.Namespace) -> dict[str, bool]:
+    from ..passes.manager import PHASES
+
+    known = {p.name for phase in PHASES.values() for p in phase}
+    switches: dict[str, bool] = {}
+    for name, on in [(n, True) for n in args.enable or []] + [(n, False) for n in args.disable or []]:
+        if name not in known:
+            raise CLIError(f"unknown pass {name!r}; passes are {', '.join(sorted(known))}")
+        switches[name] = on
+    if args.native_rnn is not None:
+        switches["native_rnn"] = args.native_rnn
+    if args.unroll == "never":
+        switches["unroll"] = False
+    elif args.unroll == "always":
+        switches["unroll"] = True
+    return switches
+
+
+@contextlib.contextmanager
+def _stage(bar: Any, label: str) -> Any:
+    if bar is not None:
+        bar.set_description(label)
+    yield
+    if bar is not None:
+        bar.update(1)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``graphc export``: build, optimize, lower, check, write; print a summary."""
+    from ..export.io import save
+    from ..export.model import to_onnx
+    from ..export.training import save_training, training_model
+    from ..passes.unroll import unroll_limits
+    from ..training import progress_enabled
+    from .check import check_model
+    from .info import describe_model
+
+    if args.output.suffix != ".onnx":
+        raise CLIError(f"-o/--output must name an .onnx file, got {args.output}")
+    if not args.output.parent.is_dir():
+        raise CLIError(f"-o/--output: folder {args.output.parent} does not exist")
+    bar = None
+    if progress_enabled(args.progress):
+        from tqdm import tqdm
+
+        bar = tqdm(total=4, unit="stage", leave=False)
+    start = time.perf_counter()
+    try:
+        with _stage(bar, "building"):
+            obj = load_target(args.target)
+            parts = with_input_shapes(export_parts(obj, args.training, args.algo, args.learning_rate), parse_input_shapes(args.input_shape))
+        level, switches = args.level or None, _passes(args)
+        limits = unroll_limits(None) if args.unroll == "always" else contextlib.nullcontext()
+        with _stage(bar, "optimizing and lowering"), limits:
+            outputs = dict((name, v) for v, name in parts.outputs)
+            try:
+                if args.training:
+                    model, state, report = training_model(
+                        parts.inputs, outputs, parts.updates, opset=args.opset, optimize=level, passes=switches,
+                        return_report=True,
+                    )  # fmt: skip
+                else:
+                    model, report = to_onnx(
+                        outputs, parts.inputs, opset=args.opset, optimize=level, passes=switches, return_report=True
+                    )
+            except (TypeError, ValueError) as exc:
+                raise CLIError(f"cannot export {args.target}: {exc}") from exc
+        with _stage(bar, "writing"):
+            if args.training:
+                model_path, state_path = save_training(model, state, args.output)
+            else:
+                model_path, state_path = save(model, args.output), None
+        checked = None
+        with _stage(bar, "checking"):
+            if args.check:
+                checked = check_model(model, str(model_path), sizes={}, seed=0, rtol=1e-4, atol=1e-5)
+    finally:
+        if bar is not None:
+            bar.close()
+    elapsed = time.perf_counter() - start
+    print(f"exported {parts.kind} from {args.target} in {elapsed:.2f} s")
+    print(describe_model(model, str(model_path)))
+    if state_path is not None:
+        print(f"initial state: {state_path} ({len(state)} arrays); contract in the model's metadata 'graphc.training'")
+    print(f"passes ({report.nodes_before} -> {report.nodes_after} IR nodes):")
+    changed = {k: v for k, v in report.changes.items() if v}
+    for name, count in report.changes.items():
+        print(f"  {name:<22}{count} change(s)" if count else f"  {name:<22}-")
+    if not changed:
+        print("  (nothing changed)")
+    if checked is not None:
+        print(checked.summary())
+        return 0 if checked.ok else 1
+    return 0
+
+
+def add_export_parser(sub: Any) -> None:
+    """The ``export`` sub-command's arguments."""
+    p = sub.add_parser(
+        "export",
+        help="export a network built by a Python callable to ONNX",
+        description=(
+            "Export what TARGET builds: TARGET is module:callable or path/to/file.py:callable, a function taking no "
+            "arguments that returns an output layer, a list of output layers, a theanets Network, or a compiled "
+            "graphc.function."
+        ),
+    )
+    p.add_argument("target", metavar="TARGET", help="module:callable or path/to/file.py:callable")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the .onnx file to write (atomically)")
+    p.add_argument("--opset", type=int, default=18, help="ONNX opset, 17..21 (default 18)")
+    p.add_argument("--training", action="store_true",
+                   help="write the training-step model and its initial state (<output>.state.npz)")  # fmt: skip
+    p.add_argument("--algo", default="adam", help="optimizer for a theanets network's training step (default adam)")
+    p.add_argument("--learning-rate", type=float, default=None, help="its learning rate (default: the algorithm's)")
+    levels = p.add_mutually_exclusive_group()
+    for lv in ("O0", "O1", "O2"):
+        levels.add_argument(f"-{lv}", dest="level", action="store_const", const=lv, help=f"optimization level {lv}")
+    p.add_argument("--enable", action="append", metavar="PASS", help="switch a pass on (repeatable)")
+    p.add_argument("--disable", action="append", metavar="PASS", help="switch a pass off (repeatable)")
+    p.add_argument("--unroll", choices=("auto", "never", "always"), default="auto",
+                   help="unroll loops with a static step count: auto (short ones), never, always")  # fmt: skip
+    p.add_argument("--native-rnn", dest="native_rnn", action="store_true", default=None,
+                   help="lower proven LSTM/GRU loops to ONNX LSTM/GRU (default at -O2)")  # fmt: skip
+    p.add_argument("--no-native-rnn", dest="native_rnn", action="store_false", help="keep every recurrence a loop")
+    p.add_argument("--input-shape", action="append", metavar="NAME=D1,D2,...",
+                   help="fix an input's sizes (? keeps one dynamic), e.g. x=1,20,32")  # fmt: skip
+    p.add_argument("--check", action="store_true", help="check the written model (as graphc check)")
+    p.add_argument("--progress", dest="progress", action="store_true", default=None, help="show a progress bar")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=cmd_export)
