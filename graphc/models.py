@@ -480,8 +480,23 @@ class Network:
         save(model, path)
         return model
 
+    def summary(self) -> str:
+        """A table of the layers: name, form, inputs, output size, activation, parameter count; the loss below."""
+        from .layers.summary import format_table
+
+        rows = []
+        for lyr in self.layers:
+            count = int(sum(int(np.prod(p.type.shape)) for p in lyr.params))
+            act = getattr(lyr, "activation", "") if not isinstance(lyr, Input) else ""
+            rows.append([lyr.name, type(lyr).__name__, ", ".join(lyr.inputs) or "-", str(lyr.size), str(act or "-"), f"{count:,}"])
+        losses = ", ".join(f"{loss.form}" + (f" x{loss.weight:g}" if loss.weight != 1 else "") for loss in self.losses)
+        footer = [f"{type(self).__name__}: {self.num_params:,} parameters in {len(self.layers)} layers; loss {losses or '-'}"]
+        return format_table(rows, ["layer", "form", "inputs", "size", "activation", "params"], footer)
+
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {' -> '.join(f'{lyr.name}({lyr.size})' for lyr in self.layers)}>"
+        if not self.layers:
+            return f"<{type(self).__name__}: no layers>"
+        return self.summary()
 
 
 def _is_sequence_spec(spec: Any, index: int) -> bool:

@@ -63,6 +63,7 @@ from .special import (
     rrelu,
     standardize,
 )
+from .summary import summary
 
 # the theanets catalog; its base is TheanetsLayer here (Layer stays Lasagne's) and graphc.Layer at the top
 from .theanets_base import ConfigurationError

@@ -90,3 +90,24 @@ def test_layer_provenance_reaches_exported_node_names():
     model = to_onnx(get_output(out), [l_in.input_var])
     prefixes = {n.name.split("/")[0] for n in model.graph.node if "/" in n.name}
     assert {"a", "b", "c", "out"} <= prefixes
+
+
+def test_summary_table_lists_layers_shapes_params_and_inputs():
+    from graphc.layers import ConcatLayer, DenseLayer, InputLayer, LSTMLayer, summary
+
+    l_in = InputLayer((None, None, 3), name="x")
+    mask = InputLayer((None, None), name="mask")
+    fwd = LSTMLayer(l_in, 5, mask_input=mask, name="fwd")
+    bwd = LSTMLayer(l_in, 5, mask_input=mask, backwards=True, name="bwd")
+    cat = ConcatLayer([fwd, bwd], axis=2, name="cat")
+    out = DenseLayer(cat, 4, num_leading_axes=2, name="out")
+    text = summary(out)
+    lines = text.splitlines()
+    assert lines[0].split() == ["layer", "output", "shape", "params", "reads"]
+    rows = {line.split("'")[1]: line for line in lines[2:-2]}
+    assert list(rows) == ["x", "mask", "fwd", "bwd", "cat", "out"]
+    assert "(None, None, 10)" in rows["cat"] and rows["cat"].rstrip().endswith("fwd, bwd")
+    # 4 gates x (3x5 + 5x5 + 5), 3 peepholes x 5, and hid_init, cell_init (not trainable) x 5
+    assert " 205 " in rows["fwd"] and rows["fwd"].rstrip().endswith("x, mask")
+    assert " 44 " in rows["out"]  # 10 x 4 + 4
+    assert lines[-1] == f"parameters: {2 * 205 + 44:,} ({2 * 195 + 44:,} trainable) in 6 layers"

@@ -299,7 +299,7 @@ def test_layer_instances_and_tied_layer_objects(x):
     w = enc.find("w").get_value()
     h = relu(x @ w + enc.find("b").get_value())
     np.testing.assert_allclose(net.predict(x), h @ w.T + net.find("dec", "b").get_value(), rtol=1e-5, atol=1e-5)
-    assert repr(net) == "<Autoencoder: in(5) -> enc(4) -> dec(5)>"
+    assert [line.split()[:2] for line in repr(net).splitlines()[2:5]] == [["in", "Input"], ["enc", "Feedforward"], ["dec", "Tied"]]
 
 
 def test_network_with_two_inputs():
@@ -315,3 +315,15 @@ def test_network_with_two_inputs():
     assert [i.name for i in net.to_onnx().graph.input] == ["a", "b"]
     with pytest.raises(ValueError, match="2 inputs"):
         net.predict(xa)
+
+
+def test_network_repr_is_a_summary_table():
+    net = theanets.Autoencoder([NI, (NH1, "linear"), ("tied", "linear")])
+    text = repr(net)
+    lines = text.splitlines()
+    assert lines[0].split() == ["layer", "form", "inputs", "size", "activation", "params"]
+    assert lines[2].split() == ["in", "Input", "-", str(NI), "-", "0"]
+    assert lines[3].split() == ["hid1", "Feedforward", "in:out", str(NH1), "linear", f"{NI * NH1 + NH1:,}"]
+    assert lines[4].split() == ["out", "Tied", "hid1:out", str(NI), "linear", str(NI)]
+    assert lines[-1].startswith(f"Autoencoder: {NI * NH1 + NH1 + NI:,} parameters in 3 layers; loss ")
+    assert net.summary() == text
