@@ -7,7 +7,20 @@
 __version__ = "0.1.0"
 
 # ``import graphc as theanets`` gives theanets.Layer (the theanets base) and the models
-from . import export, init, layers, losses, nonlinearities, objectives, random, regularization, tensor, updates, utils  # noqa: E402
+from . import (  # noqa: E402
+    export,
+    init,
+    layers,
+    losses,
+    nonlinearities,
+    objectives,
+    random,
+    regularization,
+    regularizers,
+    tensor,
+    updates,
+    utils,
+)
 from .config import config  # noqa: E402
 from .ir.build import MissingInputError  # noqa: E402
 from .layers.theanets_base import ConfigurationError, Layer  # noqa: E402
@@ -39,6 +52,7 @@ __all__ = [
     "losses",
     "objectives",
     "regularization",
+    "regularizers",
     "updates",
     "ConfigurationError",
     "Layer",
