@@ -16,6 +16,7 @@ here, never networkx directly.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -81,11 +82,18 @@ class Graph:
         self._ids = itertools.count()
         self.inputs: list[int] = []
         self.outputs: list[tuple[Value, str]] = []
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        """Forget derived structure (topological order, input lists); every mutation calls it."""
+        self._order: list[int] | None = None
+        self._inputs_of: dict[int, list[Value]] = {}
 
     # -- construction ------------------------------------------------------
     def add_node(self, data: NodeData, inputs: Iterable[Value] = ()) -> int:
         """Add a node fed by ``inputs`` (in order) and return its id."""
         nid = next(self._ids)
+        self._reset_caches()
         self._g.add_node(nid, data=data)
         for pos, (src, port) in enumerate(inputs):
             if src not in self._g:
@@ -97,11 +105,13 @@ class Graph:
         """Remove a node; it must have no remaining uses."""
         if any(True for _ in self._g.out_edges(nid)):
             raise ValueError(f"node {nid} ({self.data(nid).op}) still has uses")
+        self._reset_caches()
         self._g.remove_node(nid)
         self.inputs = [i for i in self.inputs if i != nid]
 
     def set_inputs(self, nid: int, inputs: Iterable[Value]) -> None:
         """Replace all inputs of ``nid``."""
+        self._reset_caches()
         for src, dst, key in list(self._g.in_edges(nid, keys=True)):
             self._g.remove_edge(src, dst, key)
         for pos, (src, port) in enumerate(inputs):
@@ -118,8 +128,11 @@ class Graph:
 
     def node_inputs(self, nid: int) -> list[Value]:
         """The values feeding ``nid``, in input order."""
-        edges = sorted(self._g.in_edges(nid, data=True), key=lambda e: e[2]["dst"])
-        return [(src, d["src"]) for src, _, d in edges]
+        cached = self._inputs_of.get(nid)
+        if cached is None:
+            edges = sorted(self._g.in_edges(nid, data=True), key=lambda e: e[2]["dst"])
+            cached = self._inputs_of[nid] = [(src, d["src"]) for src, _, d in edges]
+        return list(cached)
 
     def uses(self, value: Value) -> list[tuple[int, int]]:
         """``(consumer, input position)`` pairs that read ``value``."""
@@ -145,18 +158,31 @@ class Graph:
         return [n for n in self.toposort() if self.data(n).kind == "op"]
 
     def toposort(self) -> list[int]:
-        """All nodes in a deterministic topological order.
+        """All nodes in a deterministic topological order (among ready nodes, the smallest id first).
 
         Raises
         ------
         ValueError
             If the graph has a cycle.
         """
-        try:
-            return list(nx.lexicographical_topological_sort(self._g))
-        except nx.NetworkXUnfeasible:
-            cycle = nx.find_cycle(self._g)
-            raise ValueError(f"graph has a cycle through nodes {[e[0] for e in cycle]}") from None
+        if self._order is None:
+            g = self._g
+            pending = {n: g.in_degree(n) for n in g.nodes}
+            ready = [n for n, k in pending.items() if k == 0]
+            heapq.heapify(ready)
+            order: list[int] = []
+            while ready:
+                n = heapq.heappop(ready)
+                order.append(n)
+                for _, succ in g.out_edges(n):
+                    pending[succ] -= 1
+                    if pending[succ] == 0:
+                        heapq.heappush(ready, succ)
+            if len(order) != len(pending):
+                cycle = nx.find_cycle(g)
+                raise ValueError(f"graph has a cycle through nodes {[e[0] for e in cycle]}")
+            self._order = order
+        return list(self._order)
 
     def op_histogram(self) -> dict[str, int]:
         """Count of op nodes by op name."""
@@ -175,6 +201,7 @@ class Graph:
         if self.type_of(old).dtype != self.type_of(new).dtype:
             raise TypeError(f"cannot replace {self.type_of(old)} with {self.type_of(new)}")
         onid, oport = old
+        self._reset_caches()
         for _, dst, key, d in list(self._g.out_edges(onid, keys=True, data=True)):
             if d["src"] == oport:
                 self._g.remove_edge(onid, dst, key)
@@ -192,6 +219,8 @@ class Graph:
             live.add(n)
             stack.extend(src for src, _ in self.node_inputs(n))
         dead = [n for n in self._g.nodes if n not in live]
+        if dead:
+            self._reset_caches()
         self._g.remove_nodes_from(dead)
         return len(dead)
 
@@ -199,6 +228,7 @@ class Graph:
         """A structural copy (node data objects are copied shallowly)."""
         g = Graph()
         g._g = self._g.copy()
+        g._reset_caches()
         for n in g._g.nodes:
             old: NodeData = g._g.nodes[n]["data"]
             g._g.nodes[n]["data"] = NodeData(**{**old.__dict__, "attrs": dict(old.attrs), "types": list(old.types)})
@@ -212,6 +242,7 @@ class Graph:
         keep = set(nodes)
         g = self.copy()
         g._g.remove_nodes_from([n for n in list(g._g.nodes) if n not in keep])
+        g._reset_caches()
         g.inputs = [i for i in g.inputs if i in keep]
         g.outputs = [(v, name) for v, name in g.outputs if v[0] in keep]
         return g

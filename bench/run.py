@@ -1,0 +1,368 @@
+"""The benchmark suite: every configuration of the performance targets, peers measured in one run.
+
+Each configuration's peers run interleaved: every round runs each peer for one untimed call
+(the other peer's worker threads may still be spinning down) and then a block of timed calls;
+the table quotes medians over the rounds.  Ratios are against the peer each target names.
+
+Configurations (CPU, ``--threads`` threads, default 2):
+
+- LSTM and GRU inference, batch 32, time 100, input 64, hidden 256: graphc (default, and with
+  native lowering off: the loop path) against torch.onnx on ONNX Runtime and PyTorch eager;
+- LSTM inference, batch 1, time 20, input 32, hidden 32 (latency);
+- bidirectional LSTM training step with Adam, batch 100, time 55, hidden 10 and 128, against
+  PyTorch eager;
+- MLP 784-1024-1024-10, batch 256: inference against numpy's sgemm rate, and the training step
+  with Adam against PyTorch eager;
+- compile time: the add task's training function (build, passes, export, session), and a
+  100-layer MLP;
+- memory: peak RSS of a bidirectional LSTM training step (batch 32, time 1000, hidden 128),
+  graphc and PyTorch each in a fresh process.
+
+Run: ``python bench/run.py [--quick] [--threads 2] [--rounds 7] [--write docs/PERFORMANCE.md]``
+(needs torch).  Measure on a quiet machine: a concurrent job on the cores skews every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+@dataclass
+class Row:
+    """One configuration: its peers' median times and the target it is judged by."""
+
+    config: str
+    times: dict[str, float]
+    reference: str
+    target: str
+    limit: float | None  # graphc / reference must be <= limit (None: informational)
+    graphc: str = "graphc"
+    notes: list[str] = field(default_factory=list)
+    unit: str = "ms"
+
+    def ratio(self, peer: str) -> float:
+        return self.times[peer] / self.times[self.reference]
+
+    def met(self) -> str:
+        if self.limit is None:
+            return ""
+        return "met" if self.ratio(self.graphc) <= self.limit else "MISSED"
+
+
+def _block(fn: Callable[[], Any], reps: int) -> float:
+    fn()  # untimed
+    start = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - start) / reps
+
+
+def measure(peers: dict[str, Callable[[], Any]], rounds: int, budget: float = 0.2) -> dict[str, float]:
+    """Median seconds per call of each peer, interleaved rounds of blocks of about ``budget`` seconds."""
+    first = next(iter(peers.values()))
+    one = _block(first, 1)
+    reps = max(1, min(100, int(budget / max(one, 1e-6))))
+    times: dict[str, list[float]] = {k: [] for k in peers}
+    for _ in range(rounds):
+        for name, fn in peers.items():
+            times[name].append(_block(fn, reps))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+# -- configurations ------------------------------------------------------------------------------
+def recurrent_inference(kind: str, sizes: tuple[int, int, int, int], threads: int, rounds: int) -> list[Row]:
+    import recurrent as R
+    import torch
+
+    b, t, f, h = sizes
+    x = np.random.default_rng(1).normal(size=(b, t, f)).astype(np.float32)
+    default_bytes, values = R._graphc_model(kind, sizes, None)
+    loop_bytes, _ = R._graphc_model(kind, sizes, False)
+    net, torch_onnx = R._torch_peer(kind, sizes, values, threads)
+    g, g_loop, t_onnx = (R._session(m, threads) for m in (default_bytes, loop_bytes, torch_onnx))
+    xt = torch.from_numpy(x)
+
+    def eager() -> Any:
+        with torch.inference_mode():
+            return net(xt)[0]
+
+    peers = {
+        "graphc": lambda: g.run(None, {"x.input": x}),
+        "graphc (loop path)": lambda: g_loop.run(None, {"x.input": x}),
+        "torch.onnx on ORT": lambda: t_onnx.run(None, {"x": x}),
+        "PyTorch eager": eager,
+    }
+    ref = eager().numpy()
+    for name in ("graphc", "graphc (loop path)", "torch.onnx on ORT"):
+        np.testing.assert_allclose(peers[name]()[0], ref, rtol=1e-3, atol=1e-4, err_msg=name)
+    med = measure(peers, rounds)
+    label = f"{kind.upper()} inference {sizes}"
+    rows = [Row(label, med, "torch.onnx on ORT", "<= 1.0x torch.onnx", 1.0)]
+    if sizes[0] > 1:
+        rows.append(Row(label, med, "PyTorch eager", "<= 1.0x eager", 1.0))
+        rows.append(Row(label, med, "torch.onnx on ORT", "loop path <= 1.3x torch.onnx", 1.3, graphc="graphc (loop path)"))
+    return rows
+
+
+def training_steps(threads: int, rounds: int) -> list[Row]:
+    import torch
+    import train as TR
+
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    rows = []
+    for hidden in (10, 128):
+        x = rng.normal(size=(100, 55, 2)).astype(np.float32)
+        y = rng.normal(size=(100,)).astype(np.float32)
+        g_step, _ = TR._graphc_lstm(hidden)
+        t_step, _ = TR._torch_lstm(hidden)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        peers = {
+            "graphc": lambda g=g_step, x=x, y=y: g(x, y),
+            "PyTorch eager": lambda t=t_step, xt=xt, yt=yt: t(xt, yt),
+        }
+        med = measure(peers, rounds, budget=0.5)
+        rows.append(Row(f"BiLSTM training step h={hidden} (100, 55)", med, "PyTorch eager", "<= 0.8x PyTorch", 0.8))
+    xm = rng.normal(size=(256, 784)).astype(np.float32)
+    tm = rng.integers(0, 10, size=256)
+    g_mlp, t_mlp = TR._graphc_mlp(), TR._torch_mlp()
+    xmt, tmt = torch.from_numpy(xm), torch.from_numpy(tm)
+    med = measure({"graphc": lambda: g_mlp(xm, tm), "PyTorch eager": lambda: t_mlp(xmt, tmt)}, rounds, budget=0.5)
+    rows.append(Row("MLP 784-1024-1024-10 training step (256)", med, "PyTorch eager", "<= 0.8x PyTorch", 0.8))
+    return rows
+
+
+def mlp_inference(threads: int, rounds: int) -> list[Row]:
+    import graphc
+    import graphc.tensor as T
+    from graphc.layers import DenseLayer, InputLayer, get_output
+
+    graphc.random.set_rng(np.random.RandomState(0))
+    l_in = InputLayer((None, 784))
+    out = DenseLayer(DenseLayer(DenseLayer(l_in, 1024), 1024), 10, nonlinearity=T.nnet.softmax)
+    f = graphc.function([l_in.input_var], get_output(out, deterministic=True))
+    x = np.random.default_rng(0).normal(size=(256, 784)).astype(np.float32)
+    a = np.random.default_rng(1).normal(size=(1024, 1024)).astype(np.float32)
+    flops_mlp = 2 * 256 * (784 * 1024 + 1024 * 1024 + 1024 * 10)
+    flops_gemm = 2 * 1024**3
+    med = measure({"graphc": lambda: f(x), "numpy sgemm (1024^3)": lambda: a @ a}, rounds)
+    rate_g = flops_mlp / med["graphc"] / 1e9
+    rate_n = flops_gemm / med["numpy sgemm (1024^3)"] / 1e9
+    # express as "time per GFLOP" so that <= 1/0.8 means >= 80% of the sgemm rate
+    per = {"graphc": 1 / rate_g, "numpy sgemm (1024^3)": 1 / rate_n}
+    row = Row("MLP 784-1024-1024-10 inference (256)", per, "numpy sgemm (1024^3)", ">= 80% of sgemm rate", 1 / 0.8, unit="s/TFLOP")
+    row.notes.append(f"graphc {rate_g:.1f} GFLOP/s, numpy sgemm {rate_n:.1f} GFLOP/s: {rate_g / rate_n:.0%} of the sgemm rate")
+    return [row]
+
+
+COMPILE_ADD_TASK = """
+import time, numpy as np
+t0 = time.perf_counter()
+import graphc, graphc.tensor as T
+import graphc as lasagne
+from graphc.layers import InputLayer, LSTMLayer, ElemwiseSumLayer, ReshapeLayer, DenseLayer, get_output, get_all_params
+t1 = time.perf_counter()
+l_in = InputLayer((None, None, 2)); l_mask = InputLayer((None, None))
+f = LSTMLayer(l_in, 10, mask_input=l_mask, grad_clipping=100, nonlinearity=lasagne.nonlinearities.tanh)
+b = LSTMLayer(l_in, 10, mask_input=l_mask, grad_clipping=100, nonlinearity=lasagne.nonlinearities.tanh, backwards=True)
+s = ElemwiseSumLayer([f, b]); n_batch, n_time, _ = l_in.input_var.shape
+out = ReshapeLayer(DenseLayer(ReshapeLayer(s, (-1, 10)), 1, nonlinearity=lasagne.nonlinearities.tanh), (n_batch, n_time))
+y = T.vector("y"); pred = get_output(out)[:, -1]; cost = T.mean((pred - y) ** 2)
+params = get_all_params(out); updates = lasagne.updates.adam(cost, params)
+step = graphc.function([l_in.input_var, y, l_mask.input_var], cost, updates=updates)
+t2 = time.perf_counter()
+print(f"{t2 - t1:.4f} {t1 - t0:.4f}")
+"""
+
+COMPILE_MLP100 = """
+import time
+t0 = time.perf_counter()
+import graphc, graphc.tensor as T
+from graphc.layers import InputLayer, DenseLayer, get_output
+t1 = time.perf_counter()
+l_in = layer = InputLayer((None, 64))
+for _ in range(100):
+    layer = DenseLayer(layer, 64)
+f = graphc.function([l_in.input_var], get_output(layer))
+t2 = time.perf_counter()
+print(f"{t2 - t1:.4f} {t1 - t0:.4f}")
+"""
+
+
+def _child_seconds(code: str, threads: int, runs: int) -> float:
+    env = dict(os.environ, GRAPHC_NUM_THREADS=str(threads))
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        times.append(float(out.stdout.split()[0]))
+    return statistics.median(times)
+
+
+def compile_times(threads: int, rounds: int) -> list[Row]:
+    runs = max(3, min(rounds, 5))
+    add = _child_seconds(COMPILE_ADD_TASK, threads, runs)
+    mlp = _child_seconds(COMPILE_MLP100, threads, runs)
+    rows = [
+        Row("compile: add-task training function", {"graphc": add, "target": 1.0}, "target", "< 1.0 s", 1.0, unit="s"),
+        Row("compile: 100-layer MLP function", {"graphc": mlp, "target": 3.0}, "target", "< 3.0 s", 1.0, unit="s"),
+    ]
+    for r in rows:
+        r.notes.append(f"fresh process, imports excluded (build, passes, export, session), median of {runs}")
+    return rows
+
+
+MEMORY_GRAPHC = """
+import resource, numpy as np, sys
+sys.path.insert(0, %r)
+import train as TR
+import graphc
+step, _ = TR._graphc_lstm(128)
+x = np.random.default_rng(0).normal(size=(32, 1000, 2)).astype(np.float32)
+y = np.zeros(32, np.float32)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for _ in range(2):
+    step(x, y)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, base)
+"""
+
+MEMORY_TORCH = """
+import resource, numpy as np, sys, torch
+sys.path.insert(0, %r)
+import train as TR
+step, _ = TR._torch_lstm(128)
+x = torch.from_numpy(np.random.default_rng(0).normal(size=(32, 1000, 2)).astype(np.float32))
+y = torch.zeros(32)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for _ in range(2):
+    step(x, y)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, base)
+"""
+
+
+def memory(threads: int) -> list[Row]:
+    env = dict(os.environ, GRAPHC_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    peaks = {}
+    for name, code in (("graphc", MEMORY_GRAPHC), ("PyTorch eager", MEMORY_TORCH)):
+        out = subprocess.run([sys.executable, "-c", code % str(HERE)], capture_output=True, text=True, env=env, check=True)
+        peak, base = (int(v) for v in out.stdout.split()[-2:])
+        peaks[name] = peak / 1024  # MiB (ru_maxrss is KiB on Linux)
+        peaks[f"{name} (before the steps)"] = base / 1024
+    row = Row("peak RSS: BiLSTM training (32, 1000), h=128", {k: v for k, v in peaks.items() if "before" not in k},
+              "PyTorch eager", "<= 1.2x PyTorch", 1.2, unit="MiB")  # fmt: skip
+    row.notes.append(
+        f"before the steps: graphc {peaks['graphc (before the steps)']:.0f} MiB, "
+        f"PyTorch {peaks['PyTorch eager (before the steps)']:.0f} MiB"
+    )
+    return [row]
+
+
+# -- report --------------------------------------------------------------------------------------
+def machine() -> str:
+    import onnxruntime as ort
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import graphc
+
+    return (
+        f"{cpu}, {os.cpu_count()} cpus; Python {platform.python_version()}, graphc {graphc.__version__}, "
+        f"onnxruntime {ort.__version__}, torch {torch.__version__}, numpy {np.__version__}"
+    )
+
+
+def table(rows: list[Row]) -> list[str]:
+    lines = ["| configuration | peer | time | vs | ratio | target | |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for peer, t in r.times.items():
+            shown = f"{t * 1e3:.3f} ms" if r.unit == "ms" else f"{t:.3f} {r.unit}" if r.unit != "s/TFLOP" else f"{t * 1e3:.2f} ms/GFLOP"
+            is_g = peer == r.graphc
+            lines.append(
+                f"| {r.config} | {peer} | {shown} | {r.reference} | {r.ratio(peer):.2f} | "
+                f"{r.target if is_g else ''} | {r.met() if is_g else ''} |"
+            )
+        for note in r.notes:
+            lines.append(f"| | *{note}* | | | | | |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="a short pass (3 rounds)")
+    ap.add_argument("--write", type=Path, default=None, help="write the report (markdown) to this file")
+    ap.add_argument("--only", default="", help="comma-separated sections: recurrent, training, mlp, compile, memory")
+    args = ap.parse_args(argv)
+    os.environ["GRAPHC_NUM_THREADS"] = str(args.threads)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    rounds = 3 if args.quick else args.rounds
+    wanted = set(filter(None, args.only.split(","))) or {"recurrent", "training", "mlp", "compile", "memory"}
+    rows: list[Row] = []
+    start = time.perf_counter()
+    if "recurrent" in wanted:
+        for kind in ("lstm", "gru"):
+            rows += recurrent_inference(kind, (32, 100, 64, 256), args.threads, rounds)
+        rows += recurrent_inference("lstm", (1, 20, 32, 32), args.threads, rounds)
+    if "training" in wanted:
+        rows += training_steps(args.threads, rounds)
+    if "mlp" in wanted:
+        rows += mlp_inference(args.threads, rounds)
+    if "compile" in wanted:
+        rows += compile_times(args.threads, rounds)
+    if "memory" in wanted:
+        rows += memory(args.threads)
+    header = (
+        f"Measured {datetime.date.today().isoformat()} by `python bench/run.py{' --quick' if args.quick else ''}` "
+        f"({args.threads} threads, {rounds} rounds, medians, {time.perf_counter() - start:.0f} s) on {machine()}."
+    )
+    lines = table(rows)
+    print(header)
+    print("\n".join(lines))
+    if args.write:
+        from graphc.export.io import atomic_write_bytes
+
+        doc = textwrap.dedent(
+            """\
+            # Performance
+
+            The table below is written by `bench/run.py`; rerun it to reproduce (it needs `pip install
+            torch`). Peers run in one process, interleaved, each round giving every peer one untimed
+            call and then a block of timed calls; figures are medians. Ratios are against the peer in
+            the "vs" column; a target is met when graphc's ratio is at most the target's bound. These
+            machines are shared: figures move by 10-20 % between runs, so compare ratios within a run.
+
+            """
+        )
+        doc += header + "\n\n" + "\n".join(lines) + "\n"
+        atomic_write_bytes(args.write, doc.encode())
+        print(f"wrote {args.write}")
+
+
+if __name__ == "__main__":
+    main()
