@@ -85,15 +85,21 @@ class Graph:
         self._reset_caches()
 
     def _reset_caches(self) -> None:
-        """Forget derived structure (topological order, input lists); every mutation calls it."""
+        """Forget derived structure (topological order, input lists)."""
         self._order: list[int] | None = None
         self._inputs_of: dict[int, list[Value]] = {}
+
+    def _touched(self, *nodes: int) -> None:
+        """A mutation changed the inputs of ``nodes`` (and so, maybe, the topological order)."""
+        self._order = None
+        for n in nodes:
+            self._inputs_of.pop(n, None)
 
     # -- construction ------------------------------------------------------
     def add_node(self, data: NodeData, inputs: Iterable[Value] = ()) -> int:
         """Add a node fed by ``inputs`` (in order) and return its id."""
         nid = next(self._ids)
-        self._reset_caches()
+        self._touched(nid)
         self._g.add_node(nid, data=data)
         for pos, (src, port) in enumerate(inputs):
             if src not in self._g:
@@ -105,13 +111,13 @@ class Graph:
         """Remove a node; it must have no remaining uses."""
         if any(True for _ in self._g.out_edges(nid)):
             raise ValueError(f"node {nid} ({self.data(nid).op}) still has uses")
-        self._reset_caches()
+        self._touched(nid)
         self._g.remove_node(nid)
         self.inputs = [i for i in self.inputs if i != nid]
 
     def set_inputs(self, nid: int, inputs: Iterable[Value]) -> None:
         """Replace all inputs of ``nid``."""
-        self._reset_caches()
+        self._touched(nid)
         for src, dst, key in list(self._g.in_edges(nid, keys=True)):
             self._g.remove_edge(src, dst, key)
         for pos, (src, port) in enumerate(inputs):
@@ -201,9 +207,10 @@ class Graph:
         if self.type_of(old).dtype != self.type_of(new).dtype:
             raise TypeError(f"cannot replace {self.type_of(old)} with {self.type_of(new)}")
         onid, oport = old
-        self._reset_caches()
+        self._order = None
         for _, dst, key, d in list(self._g.out_edges(onid, keys=True, data=True)):
             if d["src"] == oport:
+                self._inputs_of.pop(dst, None)
                 self._g.remove_edge(onid, dst, key)
                 self._g.add_edge(new[0], dst, src=new[1], dst=d["dst"])
         self.outputs = [((new if v == old else v), name) for v, name in self.outputs]
@@ -220,7 +227,7 @@ class Graph:
             stack.extend(src for src, _ in self.node_inputs(n))
         dead = [n for n in self._g.nodes if n not in live]
         if dead:
-            self._reset_caches()
+            self._touched(*dead)
         self._g.remove_nodes_from(dead)
         return len(dead)
 
