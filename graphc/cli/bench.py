@@ -22,7 +22,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.runs < 1 or args.warmup < 0:
         raise CLIError(f"--runs must be >= 1 and --warmup >= 0, got {args.runs} and {args.warmup}")
-    model = load(args.model, check=False)
+    model = load(args.model)
     specs = input_specs(model)
     feeds = check_inputs(specs, read_inputs(args.input)) if args.input else random_inputs(specs, parse_dims(args.dim))
     try:

@@ -20,7 +20,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..export.io import atomic_write_bytes, load
     from .check import session
 
-    model = load(args.model, check=False)
+    model = load(args.model)
     feeds = check_inputs(input_specs(model), read_inputs(args.input))
     target = output_path(args.output) if args.output else None
     try:
