@@ -8,7 +8,7 @@ calls, shared variables live as ``OrtValue`` objects; an update's output
 
 from __future__ import annotations
 
-import threading
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -152,6 +152,13 @@ class Function:
 
     Build it with :func:`graphc.function`.
 
+    Threads: a function may be called from several threads at once.  Calls of
+    a function without shared variables run concurrently (ONNX Runtime's
+    ``run`` is thread-safe); a call that reads or updates shared variables
+    holds their locks (taken in one global order) from reading them to
+    storing the updates, so updates are serialized, none is lost, and
+    ``get_value()``/``set_value()`` in other threads see whole updates.
+
     Attributes
     ----------
     name : str
@@ -213,7 +220,12 @@ class Function:
         self._out_names = names.outputs
         self._update_targets = [var for var, _ in self._updates]
         self._n_out = n_out
-        self._lock = threading.Lock()
+        # every call of a stateful function holds the locks of all the shared variables it reads or
+        # updates, taken in one global order (by id): calls that touch a variable are serialized, and
+        # two functions sharing variables cannot deadlock
+        locks = {id(var._lock): var._lock for _, var in self._shared}
+        locks.update({id(var._lock): var._lock for var in self._update_targets})
+        self._state_locks = [locks[k] for k in sorted(locks)]
         self._device_type = "cuda" if self.device.startswith("cuda") else "cpu"
         self._device_id = int(self.device.split(":")[1]) if ":" in self.device else 0
         self._run_plain = self._session._sess.run  # the C++ binding: no per-call Python wrapper work
@@ -307,7 +319,9 @@ class Function:
     def _call_stateful(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         dev, dev_id = self._device_type, self._device_id
         feed = {s.onnx_name: ort.OrtValue.ortvalue_from_numpy(a, dev, dev_id) for s, a in zip(self._specs, arrays)}
-        with self._lock:
+        with contextlib.ExitStack() as held:
+            for lock in self._state_locks:
+                held.enter_context(lock)
             for onnx_name, var in self._shared:
                 with var._lock:
                     feed[onnx_name] = _as_ortvalue(var, dev, dev_id)
