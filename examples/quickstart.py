@@ -2,8 +2,10 @@
 
 Builds a small two-layer network over shared weights, compiles it with
 ``graphc.function``, checks the result against numpy, keeps a running mean of
-the outputs through ``updates``, and exports the network as a checked ONNX file
-that any ONNX Runtime can serve.
+the outputs through ``updates``, trains it with Adam (forward, backward and
+update in one ONNX Runtime session), and exports it as an ONNX file that it
+checks the way ``graphc check`` does (the ONNX checker, ONNX Runtime, and
+ONNX Runtime against ``onnx.reference``) and serves with plain ONNX Runtime.
 
 Run: ``python examples/quickstart.py [output.onnx]``
 """
@@ -44,6 +46,21 @@ def main(out_path: str | None = None) -> None:
     print(f"compiled on {predict.device}: probabilities match numpy: {np.allclose(p, expected, atol=1e-6)}")
     print(f"predicted classes: {labels.tolist()}, running mean: {np.round(running.get_value(), 4).tolist()}")
 
+    # training: cross-entropy on three Gaussian blobs, Adam, 300 steps
+    t = T.lvector("t")
+    cost = T.mean(T.nnet.categorical_crossentropy(probs, t))
+    params = [W1, b1, W2, b2]
+    train = theano.function([x, t], cost, updates=theano.updates.adam(cost, params, learning_rate=0.05))
+    centers = rng.normal(0, 2, (3, 8))
+    labels_all = rng.integers(0, 3, 600)
+    data = (centers[labels_all] + rng.normal(size=(600, 8))).astype("float32")
+    first = float(train(data[:100], labels_all[:100]))
+    for step in range(300):
+        lo = (step * 100) % 600
+        last = float(train(data[lo : lo + 100], labels_all[lo : lo + 100]))
+    accuracy = float((predict(data)[1] == labels_all).mean())
+    print(f"trained with Adam: loss {first:.3f} -> {last:.3f}, training accuracy {accuracy:.1%}")
+
     # the same graph, as a self-contained inference model with the weights inside
     model = to_onnx({"probs": probs}, [x])
     path = Path(out_path) if out_path else Path(tempfile.mkdtemp()) / "quickstart.onnx"
@@ -52,9 +69,15 @@ def main(out_path: str | None = None) -> None:
 
     import onnxruntime as ort
 
+    from graphc.cli.check import check_model
+
+    result = check_model(load(path), str(path), sizes={"x_dim0": 4, "x_dim1": 8}, seed=0, rtol=1e-4, atol=1e-5)
+    print(result.summary())
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     served = session.run(["probs"], {"x": batch})[0]
-    print(f"ONNX Runtime serving the saved file matches: {np.allclose(served, p, atol=1e-6)}")
+    print(f"ONNX Runtime serving the saved file matches graphc: {np.allclose(served, predict(batch)[0], atol=1e-6)}")
+    if not result.ok or accuracy < 0.9:
+        raise SystemExit("quickstart: the exported model failed its check or training did not converge")
 
 
 if __name__ == "__main__":

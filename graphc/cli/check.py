@@ -36,7 +36,7 @@ def session(model: Any, threads: int | None = None) -> Any:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
-    so.log_severity_level = 3
+    so.log_severity_level = 4  # failures are reported by the caller, not logged
     if threads:
         so.intra_op_num_threads = threads
     return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
@@ -63,6 +63,7 @@ def check_model(
         result.step(False, f"ONNX Runtime cannot load it: {str(exc).splitlines()[0]}")
         return result
     specs = input_specs(model)
+    feeds_random = feeds is None
     if feeds is None:
         feeds = random_inputs(specs, sizes, seed)
         shown = ", ".join(f"{k}{tuple(v.shape)}" for k, v in feeds.items()) or "none"
@@ -71,7 +72,8 @@ def check_model(
         got = sess.run(None, feeds)
         result.step(True, "ONNX Runtime runs it")
     except Exception as exc:
-        result.step(False, f"ONNX Runtime cannot run it on those inputs: {str(exc).splitlines()[0]}")
+        hint = " (random sizes may not fit: give them with --dim NAME=SIZE)" if sizes is not None and feeds_random else ""
+        result.step(False, f"ONNX Runtime cannot run it on those inputs{hint}: {str(exc).splitlines()[0]}")
         return result
     try:
         want = reference_evaluator(model).run(None, feeds)

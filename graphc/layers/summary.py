@@ -49,7 +49,7 @@ def summary(layer_or_layers: Any) -> str:
     -------
     str
     """
-    from .base import MergeLayer, format_layer
+    from .base import MergeLayer
     from .helper import get_all_layers, get_all_params
 
     layers = get_all_layers(layer_or_layers)
@@ -58,7 +58,7 @@ def summary(layer_or_layers: Any) -> str:
     for lyr in layers:
         parents = lyr.input_layers if isinstance(lyr, MergeLayer) else [getattr(lyr, "input_layer", None)]
         reads = ", ".join(names[id(p)] for p in parents if p is not None and id(p) in names) or "-"
-        label = f"{type(lyr).__name__} {lyr.name!r}" if lyr.name else format_layer(lyr)
+        label = f"{type(lyr).__name__} {lyr.name!r}" if lyr.name else names[id(lyr)]
         rows.append([label, _shape(lyr.output_shape), f"{_count(lyr.get_params()):,}", reads])
     total = _count(get_all_params(layer_or_layers))
     trainable = _count(get_all_params(layer_or_layers, trainable=True))
