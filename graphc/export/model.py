@@ -14,6 +14,7 @@ from .. import __version__
 from ..ir.build import build_graph
 from ..ir.graph import Graph
 from ..ir.types import Dim, TensorType
+from ..ir.unify import known_sizes
 from . import lowering as _lowerings  # noqa: F401  (registers the lowerings)
 from .context import LoweringContext, onnx_dtype
 
@@ -52,8 +53,11 @@ class ExportedNames:
     outputs: list[str] = field(default_factory=list)
 
 
-def _value_info(name: str, t: TensorType, labels: Mapping[str, str]) -> onnx.ValueInfoProto:
-    dims = [_dim_param(d, labels) if isinstance(d, Dim) else int(d) for d in t.shape]
+def _value_info(name: str, t: TensorType, labels: Mapping[str, str], known: Mapping[str, int] | None = None) -> onnx.ValueInfoProto:
+    known = known or {}
+    dims = [
+        (known[d.name] if d.name in known else _dim_param(d, labels)) if isinstance(d, Dim) else int(d) for d in t.shape
+    ]
     return helper.make_tensor_value_info(name, onnx_dtype(t.dtype), dims)
 
 
@@ -127,7 +131,8 @@ def graph_to_onnx(
         names.inputs.append(name)
     out_names = [ctx.reserve(name) for _, name in graph.outputs]
     labels = _dim_labels(graph, names.inputs)
-    onnx_inputs = [_value_info(name, graph.data(nid).types[0], labels) for name, nid in zip(names.inputs, graph.inputs)]
+    known = known_sizes(graph)  # sizes the graph's ops fix: written as static sizes
+    onnx_inputs = [_value_info(name, graph.data(nid).types[0], labels, known) for name, nid in zip(names.inputs, graph.inputs)]
     order = graph.toposort()
     for nid in order:
         d = graph.data(nid)
@@ -136,7 +141,7 @@ def graph_to_onnx(
             value_name[(nid, 0)] = name
             names.params[nid] = name
             if params_as_inputs:
-                onnx_inputs.append(_value_info(name, d.types[0], labels))
+                onnx_inputs.append(_value_info(name, d.types[0], labels, known))
             else:
                 if param_values is not None and nid in param_values:
                     value = param_values[nid]
@@ -154,7 +159,7 @@ def graph_to_onnx(
     for ((v, _), oname) in zip(graph.outputs, out_names):
         if value_name[v] != oname:
             ctx.node("Identity", [value_name[v]], outputs=[oname], name=f"output/{oname}")
-        onnx_outputs.append(_value_info(oname, graph.type_of(v), labels))
+        onnx_outputs.append(_value_info(oname, graph.type_of(v), labels, known))
         names.outputs.append(oname)
 
     g = helper.make_graph(

@@ -20,6 +20,7 @@ from ..export.model import DEFAULT_OPSET, graph_to_onnx
 from ..ir.build import build_graph, collect_leaves, leaf_kind
 from ..ir.graph import Graph
 from ..ir.types import Dim, format_shape
+from ..ir.unify import known_sizes
 from ..passes.manager import optimize as run_passes
 from ..tensor.basic import as_tensor_variable
 from ..tensor.elemwise import cast
@@ -210,6 +211,7 @@ class Function:
         self.pass_report = run_passes(self.graph, optimize, passes)
         self.onnx_model, names = graph_to_onnx(self.graph, opset=opset, params_as_inputs=True, graph_name=self.name)
         self._session, self.device = make_session(self.onnx_model.SerializeToString(), device)
+        self._known_sizes = known_sizes(self.graph)  # widths the graph fixes: checked at call time
         shown = {vi.name: _shape_text(vi) for vi in self.onnx_model.graph.input}
         self._specs = [self._spec(nid, name, shown[name]) for nid, name in zip(self.graph.inputs, names.inputs)]
         self._by_name = {s.name: i for i, s in enumerate(self._specs)}
@@ -236,7 +238,10 @@ class Function:
     def _spec(self, nid: int, onnx_name: str, shape_text: str) -> _InputSpec:
         d = self.graph.data(nid)
         t = d.types[0]
-        static = tuple((i, s) for i, s in enumerate(t.shape) if not isinstance(s, Dim))
+        known = self._known_sizes
+        static = tuple(
+            (i, known[s.name] if isinstance(s, Dim) else s) for i, s in enumerate(t.shape) if not isinstance(s, Dim) or s.name in known
+        )
         label = d.name or onnx_name
         return _InputSpec(label, onnx_name, np.dtype(t.dtype), t.ndim, static, shape_text)
 

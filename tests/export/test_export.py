@@ -65,7 +65,8 @@ def test_names_dynamic_dims_and_initializers():
     assert [i.name for i in g.input] == ["x"]
     assert [o.name for o in g.output] == ["probs"]
     dims = g.input[0].type.tensor_type.shape.dim
-    assert dims[0].dim_param == "x_dim0" and dims[1].dim_param == "x_dim1"
+    # the batch stays dynamic; the width is fixed by the weights it multiplies (x @ W)
+    assert dims[0].dim_param == "x_dim0" and dims[1].dim_value == w.shape[0]
     out_dims = g.output[0].type.tensor_type.shape.dim
     assert out_dims[0].dim_param == "x_dim0" and out_dims[1].dim_value == 3
     inits = {t.name: onnx.numpy_helper.to_array(t) for t in g.initializer}
