@@ -210,7 +210,7 @@ class Function:
         self._check_unused(inputs, [v for v, _ in named], on_unused_input, givens)
         self.pass_report = run_passes(self.graph, optimize, passes)
         self.onnx_model, names = graph_to_onnx(self.graph, opset=opset, params_as_inputs=True, graph_name=self.name)
-        self._session, self.device = make_session(self.onnx_model.SerializeToString(), device)
+        self._session, self.device = make_session(self.onnx_model.SerializeToString(), device, training=bool(self._updates))
         self._known_sizes = known_sizes(self.graph)  # widths the graph fixes: checked at call time
         shown = {vi.name: _shape_text(vi) for vi in self.onnx_model.graph.input}
         self._specs = [self._spec(nid, name, shown[name]) for nid, name in zip(self.graph.inputs, names.inputs)]

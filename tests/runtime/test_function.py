@@ -279,3 +279,14 @@ def test_alias_shares_storage_but_keeps_its_own_default_update():
     np.testing.assert_array_equal(a.get_value(), [1, 1])
     a.set_value([5, 6])
     np.testing.assert_array_equal(s.get_value(), [5, 6])
+
+
+def test_training_sessions_do_not_preallocate_a_memory_pattern(monkeypatch):
+    w = graphc.shared(np.ones(3, np.float32), name="w")
+    x = T.vector("x")
+    infer = graphc.function([x], x * w)
+    train = graphc.function([x], (x * w).sum(), updates=[(w, w - 0.1 * x)])
+    assert infer._session.get_session_options().enable_mem_pattern
+    assert not train._session.get_session_options().enable_mem_pattern
+    monkeypatch.setenv("GRAPHC_MEM_PATTERN", "1")
+    assert graphc.function([x], (x * w).sum(), updates=[(w, w - x)])._session.get_session_options().enable_mem_pattern
