@@ -285,7 +285,7 @@ row(R, "switch-no-broadcast", "T.switch", "branches of shapes (3, 4) and (5, 4)"
 row(R, "concat-shapes", "T.concatenate", "(3, 4) and (3, 2) joined on axis 0", lambda: T.concatenate([_a, _b], axis=0),
     ValueError, r"concat along axis 0", r"\(3, 4\), \(3, 2\) differ on axis 1")
 row(R, "concat-ranks", "T.concatenate", "a matrix and a vector", lambda: T.concatenate([_a, T.vector("v")], axis=0),
-    ValueError, r"\(3, 4\), \(v_dim0,\)", r"different numbers of dims")
+    ValueError, r"\(3, 4\), \(v\w*_dim0,\)", r"different numbers of dims")
 row(R, "concat-axis", "T.concatenate", "axis 2 for matrices", lambda: T.concatenate([_a, _a], axis=2),
     ValueError, r"concatenate: axis 2", r"out of range for tensors of 2 dims")
 gap(G, "concat-empty", "T.concatenate", "an empty list", lambda: T.concatenate([]),
@@ -484,7 +484,7 @@ gap(G, "call-int-overflow", "Function.__call__", "2**40 for an int32 input", lam
 # --- graphc.grad ------------------------------------------------------------------------------
 R, G = section("Gradients: `graphc.grad`")
 row(R, "grad-nonscalar", "graphc.grad", "a matrix cost", lambda: graphc.grad(T.dot(_x, _W), _W),
-    TypeError, r"the cost must be a scalar", r"<matmul: float32\(x_dim0, 2\)>", r"sum or average it first")
+    TypeError, r"the cost must be a scalar", r"<matmul: float32\(x\w*_dim0, 2\)>", r"sum or average it first")
 row(R, "grad-disconnected", "graphc.grad", "wrt V, which the cost does not use (disconnected_inputs='raise')", lambda: graphc.grad(_cost, [_W, _V], disconnected_inputs="raise"),
     graphc.DisconnectedInputError, r"the cost does not depend on <shared V", r"disconnected_inputs='ignore'")
 row(R, "grad-disconnected-option", "graphc.grad", "disconnected_inputs='maybe'", lambda: graphc.grad(_cost, [_W, _V], disconnected_inputs="maybe"),

@@ -4,7 +4,10 @@ Rules, each proven by types: a cast to the dtype it already has; a transpose
 by the identity permutation; two transposes in a row (composed into one); a
 reshape to the shape it already has (both static); ``x * 1`` and ``x + 0``
 with a constant that does not change ``x``'s type; ``shape(x)`` of a fully
-static ``x`` (a constant); ``squeeze`` undoing ``expand_dims`` on the same axes.
+static ``x`` (a constant); ``squeeze`` undoing ``expand_dims`` on the same axes;
+a reversal of a reversal (``x[::-1][::-1]``); and a reversal under a sum, mean,
+max or min over the reversed axes (the order of what is reduced does not matter:
+backpropagation through time reverses sequences that bias gradients then sum).
 """
 
 from __future__ import annotations
@@ -19,6 +22,20 @@ from .base import Pass, for_each_graph
 def _const_value(graph: Graph, v: Value) -> np.ndarray | None:
     d = graph.data(v[0])
     return d.value if d.kind == "const" else None
+
+
+_FULL, _REVERSED = ("slice", None, None, 1), ("slice", None, None, -1)
+
+
+def _reversed_axes(graph: Graph, v: Value) -> set[int] | None:
+    """The axes a getitem made only of full slices and full reversals reverses (None: not such a getitem)."""
+    d = graph.data(v[0])
+    if d.kind != "op" or d.op != "getitem" or len(graph.node_inputs(v[0])) != 1:
+        return None
+    index = tuple(d.attrs["index"])
+    if not index or any(e not in (_FULL, _REVERSED) for e in index):
+        return None
+    return {k for k, e in enumerate(index) if e == _REVERSED}
 
 
 def _replacement(graph: Graph, nid: int) -> Value | None:
@@ -42,6 +59,10 @@ def _replacement(graph: Graph, nid: int) -> Value | None:
             other = ins[1 - k]
             if c is not None and graph.type_of(other) == out_t and np.all(c == neutral):
                 return other
+    if op == "getitem":
+        outer, inner = _reversed_axes(graph, (nid, 0)), _reversed_axes(graph, ins[0])
+        if outer is not None and inner is not None and outer == inner:
+            return graph.node_inputs(ins[0][0])[0]
     if op == "squeeze":
         src = graph.data(ins[0][0])
         if src.kind == "op" and src.op == "expand_dims" and tuple(src.attrs["axes"]) == tuple(d.attrs["axes"]):
@@ -74,6 +95,14 @@ def _canonicalize(graph: Graph) -> int:
                 graph.set_inputs(nid, graph.node_inputs(ins[0][0]))
                 changed += 1
                 ins = graph.node_inputs(nid)
+        if d.op in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min"):
+            flipped = _reversed_axes(graph, ins[0])
+            axes = d.attrs.get("axes")
+            reduced = set(range(graph.type_of(ins[0]).ndim)) if axes is None else set(axes)
+            if flipped is not None and flipped <= reduced:
+                graph.set_inputs(nid, [graph.node_inputs(ins[0][0])[0], *ins[1:]])
+                changed += 1
+                ins = graph.node_inputs(nid)
         new = _replacement(graph, nid)
         if new is not None and graph.type_of(new).dtype == d.types[0].dtype:
             graph.replace_all_uses_with((nid, 0), new)
@@ -88,4 +117,4 @@ def canonicalize(graph: Graph) -> int:
     return for_each_graph(graph, _canonicalize)
 
 
-CANONICALIZE = Pass("canonicalize", canonicalize, "remove no-op casts, transposes, reshapes, x*1, x+0; fold static shapes")
+CANONICALIZE = Pass("canonicalize", canonicalize, "remove no-op casts, transposes, reshapes, reversals, x*1, x+0; fold static shapes")

@@ -291,3 +291,13 @@ def test_pipeline_on_and_off_agree_for_recurrent_layers(name):
     outs = [graphc.function(ins, expr, optimize=level)(*args) for level in ("O0", "O1", "O2")]
     for o in outs[1:]:
         np.testing.assert_allclose(o, outs[0], rtol=1e-5, atol=1e-6)
+
+
+def test_canonicalize_drops_double_reversals_and_reversals_under_reductions():
+    x = T.tensor3("x")
+    twice = x[::-1][::-1] * 2.0
+    summed = T.sum(x[:, ::-1], axis=(0, 1))  # the reversed axis is summed: its order does not matter
+    kept = T.sum(x[:, ::-1], axis=0)  # not summed over the reversed axis: the reversal stays
+    feeds = {"x": RNG.normal(size=(4, 3, 2)).astype(np.float32)}
+    g, _, before = _check(lambda: _graph([twice, summed, kept], [x]), canonicalize, feeds)
+    assert before["getitem"] == 4 and g.op_histogram()["getitem"] == 1
