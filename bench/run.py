@@ -364,6 +364,8 @@ def main(argv: list[str] | None = None) -> None:
             call and then a block of timed calls; figures are medians. Ratios are against the peer in
             the "vs" column; a target is met when graphc's ratio is at most the target's bound. These
             machines are shared: figures move by 10-20 % between runs, so compare ratios within a run.
+            Where the time goes for the targets still missed, and what would close them:
+            `docs/performance-notes.md`.
 
             """
         )
