@@ -46,12 +46,15 @@ class Initializer:
         return f"{type(self).__name__}({args})"
 
 
-def _gain(gain: Any) -> float:
+def _gain(gain: Any, owner: str = "init") -> float:
     if gain == "relu":
         return float(np.sqrt(2))
     if isinstance(gain, str):
-        raise ValueError(f"gain must be a number or 'relu', got {gain!r}")
-    return float(gain)
+        raise ValueError(f"{owner}: gain must be a number or 'relu', got {gain!r}")
+    value = float(gain)
+    if not np.isfinite(value):
+        raise ValueError(f"{owner}: gain must be a finite number or 'relu', got {gain!r}")
+    return value
 
 
 class Normal(Initializer):
@@ -116,7 +119,7 @@ class Glorot(Initializer):
 
     def __init__(self, initializer: Callable[..., Initializer], gain: Any = 1.0, c01b: bool = False) -> None:
         self.initializer = initializer
-        self.gain = _gain(gain)
+        self.gain = _gain(gain, type(self).__name__)
         self.c01b = c01b
 
     def sample(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -157,7 +160,7 @@ class He(Initializer):
 
     def __init__(self, initializer: Callable[..., Initializer], gain: Any = 1.0, c01b: bool = False) -> None:
         self.initializer = initializer
-        self.gain = _gain(gain)
+        self.gain = _gain(gain, type(self).__name__)
         self.c01b = c01b
 
     def sample(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -227,7 +230,7 @@ class Orthogonal(Initializer):
     orthogonal over ``(shape[0], prod(shape[1:]))``."""
 
     def __init__(self, gain: Any = 1.0) -> None:
-        self.gain = _gain(gain)
+        self.gain = _gain(gain, type(self).__name__)
 
     def sample(self, shape: tuple[int, ...]) -> np.ndarray:
         if len(shape) < 2:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import tensor as T
 from .tensor.variable import Variable
 
@@ -64,6 +66,8 @@ class LeakyRectify:
     """``x`` for ``x > 0``, else ``leakiness * x``."""
 
     def __init__(self, leakiness: float = 0.01) -> None:
+        if not isinstance(leakiness, Variable) and not np.isfinite(leakiness):
+            raise ValueError(f"LeakyRectify: leakiness must be a finite number, got {leakiness!r}")
         self.leakiness = leakiness
 
     def __call__(self, x: Any) -> Variable:

@@ -56,6 +56,11 @@ class DenseLayer(Layer):
         super().__init__(incoming, **kwargs)
         if not isinstance(num_units, (int, np.integer)) or isinstance(num_units, bool) or num_units <= 0:
             raise ValueError(f"{format_layer(self)}: num_units must be a positive int, got {num_units!r}")
+        if nonlinearity is not None and not callable(nonlinearity):
+            raise TypeError(
+                f"{format_layer(self)}: nonlinearity must be callable (e.g. graphc.nonlinearities.rectify) or None, "
+                f"got {nonlinearity!r}"
+            )
         self.nonlinearity = _nonlinearity(nonlinearity)
         self.num_units = int(num_units)
         ndim = len(self.input_shape)

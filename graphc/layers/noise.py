@@ -36,6 +36,8 @@ def _number(layer: Any, value: Any, what: str) -> float | None:
         if value.ndim != 0:
             raise ValueError(f"{format_layer(layer)}: {what} must be a scalar, got {value!r}")
         return None
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{format_layer(layer)}: {what} must be a number or a scalar expression, got {value!r}")
     try:
         return float(value)
     except (TypeError, ValueError):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .. import tensor as T
 from ..tensor.scan import scan
 from ..tensor.variable import Variable
@@ -46,6 +48,10 @@ class RecurrentBase(MergeLayer):
         self.backwards = bool(backwards)
         self.learn_init = bool(learn_init)
         self.gradient_steps = int(gradient_steps)
+        if isinstance(grad_clipping, bool) or not isinstance(grad_clipping, (int, float, np.integer, np.floating)) or not (
+            np.isfinite(grad_clipping) and grad_clipping >= 0
+        ):
+            raise ValueError(f"{format_layer(self)}: grad_clipping must be a finite number >= 0 (0: no clipping), got {grad_clipping!r}")
         self.grad_clipping = grad_clipping
         self.unroll_scan = bool(unroll_scan)
         self.precompute_input = bool(precompute_input)

@@ -120,6 +120,11 @@ def _coerce(value: Any, dtype: str, shape: tuple, name: str | None) -> np.ndarra
     if arr.dtype != np.dtype(dtype):
         if not np.can_cast(arr.dtype, dtype, "same_kind"):
             raise TypeError(f"{label}: value of dtype {arr.dtype} cannot be cast safely to {dtype}")
+        target = np.dtype(dtype)
+        if target.kind in "iu" and arr.dtype.kind in "iub" and arr.size:
+            info = np.iinfo(target)
+            if arr.min() < info.min or arr.max() > info.max:
+                raise ValueError(f"{label}: values from {arr.min()} to {arr.max()} do not fit in {target} [{info.min}, {info.max}]")
         arr = arr.astype(dtype)
     if arr.shape != tuple(shape):
         raise ValueError(f"{label}: value has shape {arr.shape}, expected {format_shape(tuple(shape))}")
