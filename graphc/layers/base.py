@@ -165,6 +165,8 @@ class MergeLayer(Layer):
         self.name = name
         if isinstance(incomings, Layer) or not isinstance(incomings, (list, tuple)):
             raise TypeError(f"{format_layer(self)}: incomings must be a list of layers or shapes")
+        if not incomings:
+            raise ValueError(f"{format_layer(self)}: needs at least one incoming layer or shape, got none")
         pairs = [_incoming(i, format_layer(self)) for i in incomings]
         self.input_layers = [p[0] for p in pairs]
         self.input_shapes = [p[1] for p in pairs]

@@ -14,7 +14,14 @@ from ..tensor.variable import Variable
 from ..utils import unroll_scan
 from .base import Layer, MergeLayer, format_layer
 
-__all__ = ["RecurrentBase", "masked"]
+__all__ = ["RecurrentBase", "masked", "positive_units"]
+
+
+def positive_units(layer: Any, num_units: Any) -> int:
+    """``num_units`` as an int, or ``ValueError`` naming the layer when it is not a positive integer."""
+    if isinstance(num_units, bool) or not isinstance(num_units, (int, np.integer)) or num_units <= 0:
+        raise ValueError(f"{format_layer(layer)}: num_units must be a positive int, got {num_units!r}")
+    return int(num_units)
 
 
 class RecurrentBase(MergeLayer):

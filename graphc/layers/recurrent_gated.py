@@ -10,7 +10,7 @@ from .. import init, nonlinearities
 from .. import tensor as T
 from ..tensor.variable import Variable
 from .base import format_layer
-from .recurrent_base import RecurrentBase, masked
+from .recurrent_base import RecurrentBase, masked, positive_units
 
 __all__ = ["Gate", "LSTMLayer", "GRULayer"]
 
@@ -122,7 +122,7 @@ class LSTMLayer(_GatedBase):
             grad_clipping, unroll_scan, precompute_input, mask_input, only_return_final, **kwargs,
         )
         self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        self.num_units = int(num_units)
+        self.num_units = positive_units(self, num_units)
         self.peepholes = bool(peepholes)
         n_in = self._num_inputs()
         (self.W_in_to_ingate, self.W_hid_to_ingate, self.b_ingate, self.nonlinearity_ingate) = self._gate_params(ingate, "ingate", n_in)
@@ -214,7 +214,7 @@ class GRULayer(_GatedBase):
             incoming, [("hid_init", hid_init)], backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
             precompute_input, mask_input, only_return_final, **kwargs,
         )
-        self.num_units = int(num_units)
+        self.num_units = positive_units(self, num_units)
         n_in = self._num_inputs()
         (self.W_in_to_resetgate, self.W_hid_to_resetgate, self.b_resetgate, self.nonlinearity_resetgate) = self._gate_params(resetgate, "resetgate", n_in)
         (self.W_in_to_updategate, self.W_hid_to_updategate, self.b_updategate, self.nonlinearity_updategate) = self._gate_params(updategate, "updategate", n_in)
