@@ -380,10 +380,14 @@ class Network:
 
     def _arrays(self, x: Any) -> list[Any]:
         inputs = self.inputs
+        if isinstance(x, Mapping):
+            names = [v.name for v in inputs]
+            unknown, missing = sorted(set(x) - set(names)), [n for n in names if n not in x]
+            if unknown or missing:
+                raise KeyError(f"unknown input name(s) {unknown}, missing {missing}; the network's inputs are {names}")
+            return [x[n] for n in names]
         if len(inputs) == 1:
             return [x]
-        if isinstance(x, Mapping):
-            return [x[v.name] for v in inputs]
         if isinstance(x, (list, tuple)) and len(x) == len(inputs):
             return list(x)
         raise ValueError(f"this network has {len(inputs)} inputs {[v.name for v in inputs]}; pass a list or a dict of arrays")
@@ -409,7 +413,10 @@ class Network:
     def score(self, x: Any, y: Any, w: Any = None, **kwargs: Any) -> float:
         """R^2 of the predictions: ``1 - sum(w u^2) / sum(w v^2)``, ``u = y - predict(x)``, ``v = y - mean(y)``."""
         y = np.asarray(y)
-        u = y - self.predict(x, **kwargs)
+        pred = self.predict(x, **kwargs)
+        if len(pred) != len(y):
+            raise ValueError(f"score: {len(pred)} inputs but {len(y)} targets; give one target per example")
+        u = y - pred
         v = y - y.mean()
         w = np.ones_like(u) if w is None else np.asarray(w)
         return float(1 - (w * u * u).sum() / (w * v * v).sum())

@@ -288,8 +288,8 @@ row(R, "concat-ranks", "T.concatenate", "a matrix and a vector", lambda: T.conca
     ValueError, r"\(3, 4\), \(v\w*_dim0,\)", r"different numbers of dims")
 row(R, "concat-axis", "T.concatenate", "axis 2 for matrices", lambda: T.concatenate([_a, _a], axis=2),
     ValueError, r"concatenate: axis 2", r"out of range for tensors of 2 dims")
-gap(G, "concat-empty", "T.concatenate", "an empty list", lambda: T.concatenate([]),
-    ValueError, r"concatenate", r"at least one tensor", now="ValueError 'expected at least one tensor', naming no function (T.stack([]) says the same)")
+row(R, "concat-empty", "T.concatenate", "an empty list", lambda: T.concatenate([]),
+    ValueError, r"concatenate", r"at least one tensor")
 row(R, "stack-shapes", "T.stack", "tensors of shapes (3, 4) and (3, 2)", lambda: T.stack([_a, _b]),
     ValueError, r"stack: tensors must have one shape", r"\(3, 2\).*\(3, 4\)")
 row(R, "reshape-size", "Variable.reshape", "(3, 4) into (5, 3)", lambda: _a.reshape((5, 3)),
@@ -374,8 +374,8 @@ row(R, "grad-clip-bounds", "T.grad_clip", "lower bound 1 above upper bound -1", 
     ValueError, r"grad_clip: need lo <= hi", r"\(1.0, -1.0\)")
 row(R, "xent-rank", "T.nnet.categorical_crossentropy", "3-d targets for 2-d predictions", lambda: T.nnet.categorical_crossentropy(_a, T.tensor3("tt")),
     ValueError, r"categorical_crossentropy", r"same rank or one fewer", r"<tt: float32")
-gap(G, "expand-dims-axis", "T.expand_dims", "axis 4 of a matrix (valid: -3..2)", lambda: T.expand_dims(_a, 4),
-    ValueError, r"expand_dims", r"axis 4", now="accepted: the axis wraps and the result has shape (3, 1, 4)")
+row(R, "expand-dims-axis", "T.expand_dims", "axis 4 of a matrix (valid: -3..2)", lambda: T.expand_dims(_a, 4),
+    ValueError, r"expand_dims", r"axis 4")
 
 # --- graphc.shared ----------------------------------------------------------------------------
 R, G = section("Shared variables: `graphc.shared`")
@@ -441,16 +441,16 @@ row(R, "optimize-level", "graphc.function", "optimize='O7'", lambda: graphc.func
     ValueError, r"optimization level must be one of O0, O1, O2", r"got 'O7'")
 row(R, "passes-unknown", "graphc.function", "passes={'nope': False}", lambda: graphc.function([_x], _x.sum(), passes={"nope": False}),
     ValueError, r"unknown passes \['nope'\]", r"known passes: \['canonicalize'")
-gap(G, "passes-list", "graphc.function", "passes=['cse'] (a list, not a dict)", lambda: graphc.function([_x], _x.sum(), passes=["cse"]),
-    TypeError, r"passes", r"dict", now="ValueError 'dictionary update sequence element #0 has length 3; 2 is required'")
+row(R, "passes-list", "graphc.function", "passes=['cse'] (a list, not a dict)", lambda: graphc.function([_x], _x.sum(), passes=["cse"]),
+    TypeError, r"passes", r"dict")
 gap(G, "givens-static-shape", "graphc.function", "givens: x (None, 3) replaced by z (None, 4)", lambda: graphc.function([_z], _x * 2, givens={_x: _z}),
     ValueError, r"givens", r"<x", r"<z", now="accepted: the graph keeps x's static size 3 where 4 arrives")
 gap(G, "givens-flat-list", "graphc.function", "givens=[x, z] (not pairs)", lambda: graphc.function([_z], _x * 2, givens=[_x, _z]),
     TypeError, r"givens", r"pairs", now="TypeError 'len() of <x: ...>: axis 0 has symbolic size x_dim0'")
 gap(G, "givens-cycle", "graphc.function", "givens={x: x + y} (x replaced by an expression of itself)", lambda: graphc.function([_y], _x * 2, givens={_x: _x + _y}),
     ValueError, r"givens", r"<x", now="KeyError holding a bare integer (an object id)")
-gap(G, "function-name", "graphc.function", "name=5", lambda: graphc.function([_x], _x * 2, name=5),
-    TypeError, r"name", r"str", now="TypeError 'bad argument type for built-in operation' (from protobuf)")
+row(R, "function-name", "graphc.function", "name=5", lambda: graphc.function([_x], _x * 2, name=5),
+    TypeError, r"name", r"str")
 
 # --- calling a compiled function --------------------------------------------------------------
 R, G = section("Calling: `Function.__call__` (compiled `f = graphc.function([x], 2 * x)`, x of shape (None, 3))")
@@ -959,12 +959,12 @@ gap(G, "spec-unknown-option", "Regressor", "a layer dict with 'actvation' (missp
     graphc.ConfigurationError, r"layer 'hid1'", r"'actvation'", now="accepted and ignored")
 gap(G, "autoencoder-sizes", "Autoencoder", "[4, 6, 3]: the output size differs from the input size", lambda: theanets.Autoencoder([4, 6, 3]),
     graphc.ConfigurationError, r"Autoencoder", r"size", now="accepted; training then fails with '(?, 3) and (?, 4) ... do not broadcast'")
-gap(G, "score-lengths", "Network.score", "10 inputs, 7 targets", lambda: _net().score(_X, _Y[:7]),
-    ValueError, r"score", r"10", now="numpy's 'operands could not be broadcast together with shapes (7,2) (10,2)'")
+row(R, "score-lengths", "Network.score", "10 inputs, 7 targets", lambda: _net().score(_X, _Y[:7]),
+    ValueError, r"score", r"10")
 gap(G, "score-labels", "Classifier.score", "labels 5 with 3 classes", lambda: _clf().score(_X, np.full(10, 5)),
     ValueError, r"labels must lie in \[0, 2\]", now="accepted: returns an accuracy of 0.0")
-gap(G, "predict-dict-name", "Network.predict", "a dict keyed 'inn' (the input is 'in')", lambda: _net().predict({"inn": np.ones((3, 4), np.float32)}),
-    KeyError, r"'inn'", r"'in'", now="TypeError \"input 'in' has dtype object\" (the dict itself is taken as the array)")
+row(R, "predict-dict-name", "Network.predict", "a dict keyed 'inn' (the input is 'in')", lambda: _net().predict({"inn": np.ones((3, 4), np.float32)}),
+    KeyError, r"'inn'", r"'in'")
 
 # --- export -----------------------------------------------------------------------------------
 R, G = section("Export: `graphc.export` (`to_onnx`, `save`, `load`, `training_model`)")
@@ -1016,12 +1016,12 @@ row(R, "training-opset", "export.training_model", "opset=5", lambda: training_mo
     ValueError, r"opset 5 is not supported", r"17..21")
 row(R, "training-state-missing", "export.load_training_state", "a path with no file", lambda: load_training_state(_work() / "absent.state.npz"),
     FileNotFoundError, r"absent.state.npz")
-gap(G, "export-name", "export.to_onnx", "name=3", lambda: to_onnx(T.dot(_x, _W), [_x], name=3),
-    TypeError, r"name", r"str", now="TypeError 'bad argument type for built-in operation' (from protobuf)")
-gap(G, "training-inputs-none", "export.training_model", "inputs=None", lambda: training_model(None, _cost, updates.sgd(_cost, [_W], 0.1)),
-    TypeError, r"training_model", r"inputs", now="TypeError \"'NoneType' object is not iterable\"")
-gap(G, "training-no-updates", "export.training_model", "updates=[] (nothing to train)", lambda: training_model([_x], _cost, []),
-    ValueError, r"training_model", r"updates", now="accepted: a 'training' model with no state (graphc export --training refuses it)")
+row(R, "export-name", "export.to_onnx", "name=3", lambda: to_onnx(T.dot(_x, _W), [_x], name=3),
+    TypeError, r"name", r"str")
+row(R, "training-inputs-none", "export.training_model", "inputs=None", lambda: training_model(None, _cost, updates.sgd(_cost, [_W], 0.1)),
+    TypeError, r"training_model", r"inputs")
+row(R, "training-no-updates", "export.training_model", "updates=[] (nothing to train)", lambda: training_model([_x], _cost, []),
+    ValueError, r"training_model", r"updates")
 gap(G, "training-state-junk", "export.load_training_state", "a text file", lambda: load_training_state(_work() / "junk.onnx"),
     ValueError, r"junk.onnx", r"state", now="numpy's 'This file contains pickled (object) data...', which it does not")
 

@@ -277,6 +277,8 @@ def to_onnx(
     graphc.ir.build.MissingInputError
         If ``inputs`` is given and misses a placeholder the outputs need.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"to_onnx: name must be a str, got {type(name).__name__} {name!r}")
     if params not in ("initializers", "inputs"):
         raise ValueError(f"to_onnx: params must be 'initializers' or 'inputs', got {params!r}")
     _check_opset(opset)

@@ -68,6 +68,15 @@ def training_model(
     from ..passes.manager import optimize as run_passes
     from ..runtime.function import _default_updates, _normalize_updates
 
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"training_model: inputs must be a list of input variables, got {type(inputs).__name__}")
+    if not isinstance(name, str):
+        raise TypeError(f"training_model: name must be a str, got {type(name).__name__} {name!r}")
+    if not updates:
+        raise ValueError(
+            "training_model: updates is empty, so the step would train nothing; pass the optimizer's updates "
+            "(e.g. graphc.updates.adam(cost, params))"
+        )
     if isinstance(outputs, (list, tuple, dict)) or outputs is None:
         named_outputs = _normalize_outputs(outputs) if outputs else []
     else:

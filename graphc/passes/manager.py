@@ -91,6 +91,8 @@ class PassManager:
 
     def __init__(self, level: Any = None, passes: Mapping[str, bool] | None = None, verify: bool = False) -> None:
         self.level = resolve_level(level)
+        if passes is not None and not isinstance(passes, Mapping):
+            raise TypeError(f"passes must be a dict of pass name -> bool (e.g. {{'cse': False}}), got {type(passes).__name__} {passes!r}")
         switches = dict(passes or {})
         known = {p.name for phase in PHASES.values() for p in phase}
         unknown = set(switches) - known

@@ -193,6 +193,8 @@ class Function:
         optimize: Any = None,
         passes: Mapping[str, bool] | None = None,
     ) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"graphc.function: name must be a str, got {type(name).__name__} {name!r}")
         self.name = name or "graphc.function"
         if on_unused_input not in ("raise", "warn", "ignore"):
             raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}")

@@ -131,6 +131,9 @@ def expand_dims(x: Any, axis: Any) -> Variable:
     v = as_tensor_variable(x)
     raw = axis if isinstance(axis, (tuple, list)) else (axis,)
     out_ndim = v.ndim + len(raw)
+    bad = [a for a in raw if not -out_ndim <= int(a) < out_ndim]
+    if bad:
+        raise ValueError(f"expand_dims: axis {bad[0]} is out of range for a result of {out_ndim} dims (valid: {-out_ndim}..{out_ndim - 1})")
     axes = tuple(sorted(int(a) % out_ndim for a in raw))
     return apply_op("expand_dims", [v], axes=axes)  # type: ignore[return-value]
 
@@ -194,17 +197,17 @@ def flatten(x: Any, ndim: int = 1) -> Variable:
     return reshape(v, [dim_of(v, i) for i in range(ndim - 1)] + [-1])
 
 
-def _same_dtype(xs: Sequence[Any]) -> list[Variable]:
+def _same_dtype(xs: Sequence[Any], what: str = "join") -> list[Variable]:
     vs = [as_tensor_variable(e) for e in xs]
     if not vs:
-        raise ValueError("expected at least one tensor")
+        raise ValueError(f"{what}: expected at least one tensor, got an empty list")
     dt = promote_dtypes(*(e.dtype for e in vs))
     return [cast(e, dt) for e in vs]
 
 
 def concatenate(tensor_list: Sequence[Any], axis: int = 0) -> Variable:
     """Join tensors along an existing axis (negative axes count from the end)."""
-    vs = _same_dtype(tensor_list)
+    vs = _same_dtype(tensor_list, "concatenate")
     ndim = vs[0].ndim
     if ndim == 0:
         raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated; use stack")
@@ -219,7 +222,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Variable:
     """Join tensors of one shape along a new axis."""
     if all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in tensors) and tensors:
         return constant(np.array(list(tensors), dtype=np.int64))
-    vs = _same_dtype(tensors)
+    vs = _same_dtype(tensors, "stack")
     ndim = vs[0].ndim + 1
     if not -ndim <= axis < ndim:
         raise ValueError(f"stack: axis {axis} is out of range for a result of {ndim} dims")
