@@ -228,14 +228,12 @@ def compile_times(threads: int, rounds: int) -> list[Row]:
     return rows
 
 
-MEMORY_GRAPHC = """
-import resource, numpy as np, sys
-sys.path.insert(0, %r)
+MEMORY = """
+import resource, sys
+import numpy as np
+sys.path.insert(0, {here!r})
 import train as TR
-import graphc
-step, _ = TR._graphc_lstm(128)
-x = np.random.default_rng(0).normal(size=(32, 1000, 2)).astype(np.float32)
-y = np.zeros(32, np.float32)
+{setup}
 def rss_kib():
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):
@@ -246,38 +244,31 @@ for _ in range(2):
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, base)
 """
 
-MEMORY_TORCH = """
-import resource, numpy as np, sys, torch
-sys.path.insert(0, %r)
-import train as TR
+MEMORY_SETUP = {
+    "graphc": """
+step, _ = TR._graphc_lstm(128)
+x = np.random.default_rng(0).normal(size=(32, 1000, 2)).astype(np.float32)
+y = np.zeros(32, np.float32)
+""",
+    "PyTorch eager": """
+import torch
 step, _ = TR._torch_lstm(128)
 x = torch.from_numpy(np.random.default_rng(0).normal(size=(32, 1000, 2)).astype(np.float32))
 y = torch.zeros(32)
-def rss_kib():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-base = rss_kib()  # resident before the steps (the compiled step, the data)
-for _ in range(2):
-    step(x, y)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, base)
-"""
+""",
+}
 
 
 def memory(threads: int) -> list[Row]:
     env = dict(os.environ, GRAPHC_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    peaks = {}
-    for name, code in (("graphc", MEMORY_GRAPHC), ("PyTorch eager", MEMORY_TORCH)):
-        out = subprocess.run([sys.executable, "-c", code % str(HERE)], capture_output=True, text=True, env=env, check=True)
+    peaks, before = {}, {}
+    for name, setup in MEMORY_SETUP.items():
+        code = MEMORY.format(here=str(HERE), setup=setup)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
         peak, base = (int(v) for v in out.stdout.split()[-2:])
-        peaks[name] = peak / 1024  # MiB (ru_maxrss is KiB on Linux)
-        peaks[f"{name} (before the steps)"] = base / 1024
-    row = Row("peak RSS: BiLSTM training (32, 1000), h=128", {k: v for k, v in peaks.items() if "before" not in k},
-              "PyTorch eager", "<= 1.2x PyTorch", 1.2, unit="MiB")  # fmt: skip
-    row.notes.append(
-        f"before the steps: graphc {peaks['graphc (before the steps)']:.0f} MiB, "
-        f"PyTorch {peaks['PyTorch eager (before the steps)']:.0f} MiB"
-    )
+        peaks[name], before[name] = peak / 1024, base / 1024  # MiB (ru_maxrss and VmRSS are KiB on Linux)
+    row = Row("peak RSS: BiLSTM training (32, 1000), h=128", peaks, "PyTorch eager", "<= 1.2x PyTorch", 1.2, unit="MiB")
+    row.notes.append(f"before the steps: graphc {before['graphc']:.0f} MiB, PyTorch {before['PyTorch eager']:.0f} MiB")
     return [row]
 
 

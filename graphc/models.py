@@ -22,6 +22,7 @@ from .export.model import DEFAULT_OPSET
 from .layers.theanets_base import ConfigurationError, Layer
 from .layers.theanets_feedforward import Input, Tied
 from .layers.theanets_spec import find_partner, parse_spec, unknown_form
+from .regularizers import Regularizer, from_kwargs, options
 from .runtime import function
 from .tensor.shared import SharedVariable
 from .tensor.variable import Variable
@@ -170,8 +171,6 @@ class Network:
         TypeError
             For a keyword that is not a regularizer option, naming the known ones.
         """
-        from .regularizers import from_kwargs, options
-
         known = options()
         unknown = sorted(k for k in kwargs if k not in known)
         if unknown:
@@ -345,7 +344,7 @@ class Network:
             layers see the rewritten values.  Graphs are cached by the
             regularizers' keys: equal options give the same graph.
         """
-        key = tuple(r.key() for r in regularizers if type(r).modify_graph is not _base_modify_graph())
+        key = tuple(r.key() for r in regularizers if type(r).modify_graph is not Regularizer.modify_graph)
         if key not in self._graphs:
             outputs: dict[str, Variable] = {}
             for layer in self.layers:
@@ -515,12 +514,6 @@ def _is_sequence_spec(spec: Any, index: int) -> bool:
     except ConfigurationError:
         return False  # add_layer reports it, naming the layer
     return bool(getattr(Layer._registry.get(form), "_sequence_layer", False))
-
-
-def _base_modify_graph() -> Any:
-    from .regularizers import Regularizer
-
-    return Regularizer.modify_graph
 
 
 class Regressor(Network):

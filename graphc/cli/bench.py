@@ -18,17 +18,14 @@ __all__ = ["cmd_bench", "add_bench_parser"]
 def cmd_bench(args: argparse.Namespace) -> int:
     """``graphc bench``: warm up, time single runs, print percentiles and throughput."""
     from ..export.io import load
-    from .check import session
+    from .check import first_line, open_session
 
     if args.runs < 1 or args.warmup < 0:
         raise CLIError(f"--runs must be >= 1 and --warmup >= 0, got {args.runs} and {args.warmup}")
     model = load(args.model)
     specs = input_specs(model)
     feeds = check_inputs(specs, read_inputs(args.input)) if args.input else random_inputs(specs, parse_dims(args.dim))
-    try:
-        sess = session(model, args.threads)
-    except Exception as exc:
-        raise CLIError(f"ONNX Runtime cannot load {args.model}: {str(exc).splitlines()[0]}") from None
+    sess = open_session(model, args.model, args.threads)
     run = sess.run
     try:
         for _ in range(args.warmup):
@@ -39,7 +36,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             run(None, feeds)
             times[i] = time.perf_counter() - start
     except Exception as exc:
-        raise CLIError(f"ONNX Runtime could not run {args.model}: {str(exc).splitlines()[0]}") from None
+        raise CLIError(f"ONNX Runtime could not run {args.model}: {first_line(exc)}") from None
     ms = times * 1e3
     batch = {a.shape[0] for a in feeds.values() if a.ndim}
     shown = ", ".join(f"{k}{tuple(v.shape)}" for k, v in feeds.items()) or "none"

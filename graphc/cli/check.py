@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import CLIError
 from .inputs import check_inputs, input_specs, parse_dims, random_inputs, read_inputs
 
 __all__ = ["CheckResult", "check_model", "cmd_check", "add_check_parser"]
@@ -31,15 +32,29 @@ class CheckResult:
         return "\n".join([f"check {self.path}:", *self.lines, f"check {verdict}"])
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (ONNX Runtime's run to many)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def session(model: Any, threads: int | None = None) -> Any:
-    """A CPU ONNX Runtime session for ``model``, quiet."""
+    """A CPU ONNX Runtime session for ``model`` with graphc's session options (quiet logs)."""
     import onnxruntime as ort
 
-    so = ort.SessionOptions()
-    so.log_severity_level = 4  # failures are reported by the caller, not logged
+    from ..runtime.providers import session_options
+
+    so = session_options()
     if threads:
         so.intra_op_num_threads = threads
     return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+
+def open_session(model: Any, path: Any, threads: int | None = None) -> Any:
+    """:func:`session`, or a :class:`CLIError` naming the model when ONNX Runtime refuses it."""
+    try:
+        return session(model, threads)
+    except Exception as exc:  # ORT's own exception types vary between versions
+        raise CLIError(f"ONNX Runtime cannot load {path}: {first_line(exc)}") from None
 
 
 def check_model(
@@ -55,12 +70,12 @@ def check_model(
         onnx.checker.check_model(model, full_check=True)
         result.step(True, "onnx.checker (full check, shape inference)")
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        result.step(False, f"onnx.checker: {str(exc).splitlines()[0]}")
+        result.step(False, f"onnx.checker: {first_line(exc)}")
     try:
         sess = session(model)
         result.step(True, f"ONNX Runtime loads it ({', '.join(sess.get_providers())})")
     except Exception as exc:  # ORT's own exception types vary between versions
-        result.step(False, f"ONNX Runtime cannot load it: {str(exc).splitlines()[0]}")
+        result.step(False, f"ONNX Runtime cannot load it: {first_line(exc)}")
         return result
     specs = input_specs(model)
     feeds_random = feeds is None
@@ -73,12 +88,12 @@ def check_model(
         result.step(True, "ONNX Runtime runs it")
     except Exception as exc:
         hint = " (random sizes may not fit: give them with --dim NAME=SIZE)" if sizes is not None and feeds_random else ""
-        result.step(False, f"ONNX Runtime cannot run it on those inputs{hint}: {str(exc).splitlines()[0]}")
+        result.step(False, f"ONNX Runtime cannot run it on those inputs{hint}: {first_line(exc)}")
         return result
     try:
         want = reference_evaluator(model).run(None, feeds)
     except Exception as exc:  # an op onnx.reference lacks is not the model's fault: say so, do not fail
-        result.lines.append(f"  skip onnx.reference cannot run it: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        result.lines.append(f"  skip onnx.reference cannot run it: {type(exc).__name__}: {first_line(exc)}")
         return result
     names = [o.name for o in model.graph.output]
     for name, a, b in zip(names, got, want):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CLIError
+from .inputs import split_assignment
 from .target import ExportParts, export_parts, load_target
 
 __all__ = ["add_export_parser", "cmd_export", "parse_input_shapes", "with_input_shapes"]
@@ -24,9 +25,7 @@ def parse_input_shapes(items: list[str] | None) -> dict[str, tuple[int | None, .
     """
     shapes: dict[str, tuple[int | None, ...]] = {}
     for item in items or []:
-        name, sep, dims = item.partition("=")
-        if not sep or not name:
-            raise CLIError(f"--input-shape expects NAME=D1,D2,... (use ? for a dynamic size), got {item!r}")
+        name, dims = split_assignment(item, "--input-shape expects NAME=D1,D2,... (use ? for a dynamic size)")
         parsed: list[int | None] = []
         for d in dims.split(",") if dims else []:
             d = d.strip()

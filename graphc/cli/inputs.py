@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import CLIError
 
-__all__ = ["InputSpec", "input_specs", "parse_dims", "read_inputs", "random_inputs", "check_inputs"]
+__all__ = ["InputSpec", "input_specs", "split_assignment", "parse_dims", "read_inputs", "random_inputs", "check_inputs"]
 
 DEFAULT_DYNAMIC_SIZE = 2
 
@@ -58,6 +58,20 @@ def input_specs(model: Any) -> list[InputSpec]:
     return specs
 
 
+def split_assignment(item: str, expected: str) -> tuple[str, str]:
+    """``'NAME=VALUE'`` -> ``('NAME', 'VALUE')``; ``expected`` is the option's form, for the error.
+
+    Raises
+    ------
+    CLIError
+        For an item without ``=`` or without a name.
+    """
+    name, sep, value = item.partition("=")
+    if not sep or not name:
+        raise CLIError(f"{expected}, got {item!r}")
+    return name, value
+
+
 def parse_dims(items: list[str] | None) -> dict[str, int]:
     """``['batch=4', 'x_dim1=20']`` -> sizes for dynamic dims (by their names).
 
@@ -68,9 +82,7 @@ def parse_dims(items: list[str] | None) -> dict[str, int]:
     """
     sizes: dict[str, int] = {}
     for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise CLIError(f"--dim expects NAME=SIZE, got {item!r}")
+        name, value = split_assignment(item, "--dim expects NAME=SIZE")
         try:
             size = int(value)
         except ValueError:

@@ -18,19 +18,16 @@ __all__ = ["cmd_run", "add_run_parser"]
 def cmd_run(args: argparse.Namespace) -> int:
     """``graphc run``: check the inputs against the model, run it in ONNX Runtime, write or show the outputs."""
     from ..export.io import atomic_write_bytes, load
-    from .check import session
+    from .check import first_line, open_session
 
     model = load(args.model)
     feeds = check_inputs(input_specs(model), read_inputs(args.input))
     target = output_path(args.output) if args.output else None
-    try:
-        sess = session(model, args.threads)
-    except Exception as exc:
-        raise CLIError(f"ONNX Runtime cannot load {args.model}: {str(exc).splitlines()[0]}") from None
+    sess = open_session(model, args.model, args.threads)
     try:
         results = sess.run(None, feeds)
     except Exception as exc:
-        raise CLIError(f"ONNX Runtime could not run {args.model}: {str(exc).splitlines()[0]}") from None
+        raise CLIError(f"ONNX Runtime could not run {args.model}: {first_line(exc)}") from None
     names = [o.name for o in sess.get_outputs()]
     if target is not None:
         buf = io.BytesIO()

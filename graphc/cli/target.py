@@ -122,7 +122,7 @@ def export_parts(obj: Any, training: bool, algo: str = "adam", learning_rate: fl
         if obj.givens:
             from ..tensor.clone import clone
 
-            new = clone([v for v, _ in outs], dict(obj.givens) if not isinstance(obj.givens, dict) else obj.givens)
+            new = clone([v for v, _ in outs], dict(obj.givens))  # a dict, or (old, new) pairs
             outs = [(n, name) for n, (_, name) in zip(new, outs)]
         if training and not obj.updates:
             raise CLIError("--training: the compiled function has no updates, so it does not train anything")

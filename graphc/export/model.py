@@ -46,11 +46,15 @@ class ExportedNames:
         ONNX name of each ``param`` node (by node id).
     outputs : list of str
         ONNX output names, in order.
+    known_sizes : dict
+        Sizes the graph's ops fix for its symbolic dims (by dim name; see
+        :func:`graphc.ir.unify.known_sizes`), written as static sizes.
     """
 
     inputs: list[str] = field(default_factory=list)
     params: dict[int, str] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    known_sizes: dict[str, int] = field(default_factory=dict)
 
 
 def _value_info(name: str, t: TensorType, labels: Mapping[str, str], known: Mapping[str, int] | None = None) -> onnx.ValueInfoProto:
@@ -131,7 +135,7 @@ def graph_to_onnx(
         names.inputs.append(name)
     out_names = [ctx.reserve(name) for _, name in graph.outputs]
     labels = _dim_labels(graph, names.inputs)
-    known = known_sizes(graph)  # sizes the graph's ops fix: written as static sizes
+    known = names.known_sizes = known_sizes(graph)  # sizes the graph's ops fix: written as static sizes
     onnx_inputs = [_value_info(name, graph.data(nid).types[0], labels, known) for name, nid in zip(names.inputs, graph.inputs)]
     order = graph.toposort()
     for nid in order:

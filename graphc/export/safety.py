@@ -39,16 +39,14 @@ def _fail(path: str, why: str) -> None:
 
 
 def _tensors(graph: onnx.GraphProto) -> Any:
-    yield from graph.initializer
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                yield attr.t
-            yield from attr.tensors
-            if attr.HasField("g"):
-                yield from _tensors(attr.g)
-            for g in attr.graphs:
-                yield from _tensors(g)
+    """Every tensor stored in ``graph`` and its subgraphs: initializers and tensor attributes."""
+    for g in _graphs(graph):
+        yield from g.initializer
+        for node in g.node:
+            for attr in node.attribute:
+                if attr.HasField("t"):
+                    yield attr.t
+                yield from attr.tensors
 
 
 def _graphs(graph: onnx.GraphProto) -> Any:

@@ -8,7 +8,6 @@ calls, shared variables live as ``OrtValue`` objects; an update's output
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,6 @@ from ..export.model import DEFAULT_OPSET, graph_to_onnx
 from ..ir.build import build_graph, collect_leaves, leaf_kind
 from ..ir.graph import Graph
 from ..ir.types import Dim, format_shape
-from ..ir.unify import known_sizes
 from ..passes.manager import optimize as run_passes
 from ..tensor.basic import as_tensor_variable
 from ..tensor.elemwise import cast
@@ -213,7 +211,7 @@ class Function:
         self.pass_report = run_passes(self.graph, optimize, passes)
         self.onnx_model, names = graph_to_onnx(self.graph, opset=opset, params_as_inputs=True, graph_name=self.name)
         self._session, self.device = make_session(self.onnx_model.SerializeToString(), device, training=bool(self._updates))
-        self._known_sizes = known_sizes(self.graph)  # widths the graph fixes: checked at call time
+        self._known_sizes = names.known_sizes  # widths the graph fixes: checked at call time
         shown = {vi.name: _shape_text(vi) for vi in self.onnx_model.graph.input}
         self._specs = [self._spec(nid, name, shown[name]) for nid, name in zip(self.graph.inputs, names.inputs)]
         self._by_name = {s.name: i for i, s in enumerate(self._specs)}
@@ -326,12 +324,13 @@ class Function:
     def _call_stateful(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         dev, dev_id = self._device_type, self._device_id
         feed = {s.onnx_name: ort.OrtValue.ortvalue_from_numpy(a, dev, dev_id) for s, a in zip(self._specs, arrays)}
-        with contextlib.ExitStack() as held:
+        held = []  # the variables' locks (re-entrant), taken in one global order, released in reverse
+        try:
             for lock in self._state_locks:
-                held.enter_context(lock)
+                lock.acquire()
+                held.append(lock)
             for onnx_name, var in self._shared:
-                with var._lock:
-                    feed[onnx_name] = _as_ortvalue(var, dev, dev_id)
+                feed[onnx_name] = _as_ortvalue(var, dev, dev_id)
             if dev == "cpu":
                 results = self._session.run_with_ort_values(self._out_names, feed)
             else:
@@ -345,8 +344,10 @@ class Function:
                         f"{format_shape(var.type.shape)}. No shared variable was changed."
                     )
             for var, new in zip(self._update_targets, news):
-                with var._lock:
-                    var._store(new)
+                var._store(new)
+        finally:
+            for lock in reversed(held):
+                lock.release()
         return [r.numpy() for r in results[: self._n_out]]
 
     def _run_iobinding(self, feed: dict[str, ort.OrtValue]) -> list[ort.OrtValue]:
