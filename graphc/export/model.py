@@ -290,6 +290,7 @@ def to_onnx(
     graph = build_graph(outs, list(inputs) if inputs is not None else None, what="to_onnx")
     from ..passes.manager import optimize as run_passes
 
+    graph.frozen_params = params == "initializers"  # the model holds today's values: passes may use them
     report = run_passes(graph, optimize, passes)
     model, _ = graph_to_onnx(graph, opset=opset, params_as_inputs=params == "inputs", graph_name=name)
     if check:

@@ -82,6 +82,9 @@ class Graph:
         self._ids = itertools.count()
         self.inputs: list[int] = []
         self.outputs: list[tuple[Value, str]] = []
+        # True when the shared variables' current values are final (an inference model exported with
+        # its parameters as initializers): passes may then rely on those values
+        self.frozen_params = False
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -242,6 +245,7 @@ class Graph:
         g._ids = itertools.count(max(self._g.nodes, default=-1) + 1)
         g.inputs = list(self.inputs)
         g.outputs = list(self.outputs)
+        g.frozen_params = self.frozen_params
         return g
 
     def subgraph_copy(self, nodes: Iterable[int]) -> Graph:

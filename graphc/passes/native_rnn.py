@@ -12,6 +12,13 @@ gate's weights change sign).  Masked scans are never lowered: ONNX's
 ``sequence_lens`` zero-fills past the end, whereas a masked step carries the
 previous state, and a mask may have holes.  ``grad_clip`` marks are looked
 through (they only matter for gradients).
+
+Initial states that are provably zero (a zero constant, or a parameter whose
+value is zero in a graph with frozen parameters: an inference export with
+initializers) are left out of the native op (``zero_initial``): ONNX's default
+initial state is zero, and the batch-sized broadcast of the state (``Shape``,
+``Expand``) goes with them.  That is most of a batch-1 model's per-call cost
+besides the cell itself.
 """
 
 from __future__ import annotations
@@ -85,6 +92,27 @@ def _outer(graph: Graph, scan: int, body: Graph, env: dict[str, Any], name: str)
     if k < first_nonseq:
         return None
     return graph.node_inputs(scan)[k]
+
+
+# ops through which an all-zero value stays all zero whatever their other inputs (shapes, axes)
+_ZERO_PRESERVING = frozenset({"expand", "expand_dims", "squeeze", "reshape", "transpose", "broadcast_to", "getitem"})
+
+
+def _is_zero(graph: Graph, value: Value) -> bool:
+    """Whether ``value`` is provably all zeros: a zero constant, or a zero parameter of a frozen graph."""
+    nid = value[0]
+    while True:
+        d = graph.data(nid)
+        if d.kind == "op" and d.op in _ZERO_PRESERVING:
+            nid = graph.node_inputs(nid)[0][0]
+            continue
+        if d.kind == "const":
+            arr = d.value
+        elif d.kind == "param" and graph.frozen_params:
+            arr = d.ref.get_value(borrow=True)
+        else:
+            return False
+        return isinstance(arr, np.ndarray) and arr.size > 0 and not np.any(arr)
 
 
 def _gate_blocks(graph: Graph, mat: Value, order: list[int], h: int, negate: int | None, prov: str | None) -> Value:
@@ -165,9 +193,11 @@ def _lower_lstm(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Va
             _gate_blocks(graph, W_in, order, h, None, prov),
             _gate_blocks(graph, outer["W_hid"], order, h, None, prov),  # type: ignore[arg-type]
             _bias(graph, b, order, h, None, prov),
-            emit(graph, "expand_dims", [ins[2]], prov, axes=(0,)),  # initial hidden
-            emit(graph, "expand_dims", [ins[1]], prov, axes=(0,)),  # initial cell
         ]
+        zero_initial = _is_zero(graph, ins[2]) and _is_zero(graph, ins[1])
+        if not zero_initial:
+            inputs.append(emit(graph, "expand_dims", [ins[2]], prov, axes=(0,)))  # initial hidden
+            inputs.append(emit(graph, "expand_dims", [ins[1]], prov, axes=(0,)))  # initial cell
         if peepholes:
             p = emit(graph, "concat", [outer["w_ci"], outer["w_co"], outer["w_cf"]], prov, axis=0)  # type: ignore[list-item]
             inputs.append(emit(graph, "expand_dims", [p], prov, axes=(0,)))
@@ -175,7 +205,7 @@ def _lower_lstm(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Va
         if acts != STANDARD_LSTM:
             return False
         direction = "reverse" if graph.data(scan).attrs["reverse"] else "forward"
-        y = emit(graph, "lstm", inputs, prov, hidden_size=h, direction=direction, activations=acts)
+        y = emit(graph, "lstm", inputs, prov, hidden_size=h, direction=direction, activations=acts, zero_initial=zero_initial)
         _finish(graph, scan, y, h, direction == "reverse", 1, prov)
         return True
     return False
@@ -196,10 +226,13 @@ def _lower_gru(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Val
         _gate_blocks(graph, W_in, order, h, 1, prov),
         _gate_blocks(graph, w_hid, order, h, 1, prov),
         _bias(graph, b, order, h, 1, prov),
-        emit(graph, "expand_dims", [ins[1]], prov, axes=(0,)),
     ]
+    zero_initial = _is_zero(graph, ins[1])
+    if not zero_initial:
+        inputs.append(emit(graph, "expand_dims", [ins[1]], prov, axes=(0,)))
     direction = "reverse" if graph.data(scan).attrs["reverse"] else "forward"
-    y = emit(graph, "gru", inputs, prov, hidden_size=h, direction=direction, activations=(env["act:f"], env["act:g"]))
+    acts = (env["act:f"], env["act:g"])
+    y = emit(graph, "gru", inputs, prov, hidden_size=h, direction=direction, activations=acts, zero_initial=zero_initial)
     _finish(graph, scan, y, h, direction == "reverse", 0, prov)
     return True
 

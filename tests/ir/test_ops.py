@@ -535,6 +535,18 @@ case("native_gru_forward",
      lambda x, w, r, b, h0: _onnx_gru(x, w, r, b, h0),
      sym(data("float32", 4, 2, 5) / 3, 0), data("float32", 1, 9, 5) / 3, data("float32", 1, 9, 3) / 3,
      data("float32", 1, 18) / 3, data("float32", 1, 2, 3) / 3)
+case("native_lstm_zero_initial_peepholes",
+     lambda x, w, r, b, p: apply_op("lstm", [x, w, r, b, p], hidden_size=3, direction="forward",
+                                    activations=("Sigmoid", "Tanh", "Tanh"), zero_initial=True),
+     lambda x, w, r, b, p: _onnx_lstm(x, w, r, b, np.zeros((1, 2, 3), np.float32), np.zeros((1, 2, 3), np.float32), p),
+     sym(data("float32", 4, 2, 5) / 3, 0, 1), data("float32", 1, 12, 5) / 3, data("float32", 1, 12, 3) / 3,
+     data("float32", 1, 24) / 3, data("float32", 1, 9) / 3)
+case("native_gru_zero_initial_reverse",
+     lambda x, w, r, b: apply_op("gru", [x, w, r, b], hidden_size=3, direction="reverse",
+                                 activations=("Sigmoid", "Tanh"), zero_initial=True),
+     lambda x, w, r, b: _onnx_gru(x[::-1], w, r, b, np.zeros((1, 2, 3), np.float32))[::-1],
+     sym(data("float32", 4, 2, 5) / 3, 0), data("float32", 1, 9, 5) / 3, data("float32", 1, 9, 3) / 3,
+     data("float32", 1, 18) / 3)
 case("take_grad_scatter_add",
      lambda g, i: apply_op("take_grad", [g, i, T.constant(np.array([4, 3], np.int64))], axis=0),
      lambda g, i: _scatter_rows(g, i, (4, 3)), data("float32", 5, 3), np.array([3, 0, 3, 1, 0]))

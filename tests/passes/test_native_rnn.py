@@ -125,3 +125,43 @@ def test_bidirectional_pair_both_lower():
     loop = to_onnx({"y": both}, passes={"native_rnn": False})
     x = RNG.normal(size=(2, 5, 3)).astype(np.float32)
     np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [LSTMLayer, GRULayer])
+def test_zero_initial_states_are_left_out_of_frozen_exports(cls):
+    """A zero hid_init/cell_init exported as initializers becomes ONNX's default (absent) initial state:
+    no Shape/Expand broadcast; a non-zero one, or parameters as inputs, keep it."""
+    graphc.random.set_rng(np.random.RandomState(4))
+    l_in = InputLayer((None, None, 3), name="x")
+    zero = cls(l_in, 5)
+    nonzero = cls(l_in, 5, hid_init=graphc.init.Normal(0.5))
+    loop = to_onnx({"y": zero}, passes={"native_rnn": False})
+    native = to_onnx({"y": zero})
+    op = "LSTM" if cls is LSTMLayer else "GRU"
+    node = next(n for n in native.graph.node if n.op_type == op)
+    n_states = 2 if cls is LSTMLayer else 1
+    assert list(node.input[5 : 5 + n_states]) == [""] * n_states
+    assert not {"Expand", "Shape"} & _ops(native)
+    kept = next(n for n in to_onnx({"y": nonzero}).graph.node if n.op_type == op)
+    assert all(kept.input[5 : 5 + n_states])
+    as_inputs = to_onnx({"y": zero}, params="inputs")  # the values may change: nothing assumed
+    assert all(next(n for n in as_inputs.graph.node if n.op_type == op).input[5 : 5 + n_states])
+    for b, t in [(3, 6), (1, 1)]:
+        x = RNG.normal(size=(b, t, 3)).astype(np.float32)
+        np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+    x = RNG.normal(size=(2, 4, 3)).astype(np.float32)
+    ref = reference_evaluator(native).run(None, {"x.input": x})[0]
+    np.testing.assert_allclose(ref, _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+
+
+def test_zero_initial_follows_the_values_at_export_time():
+    """Frozen means today's value: after set_value to non-zero, the next export keeps the state."""
+    l_in = InputLayer((None, None, 3), name="x")
+    layer = LSTMLayer(l_in, 4)
+    assert "Expand" not in _ops(to_onnx({"y": layer}))
+    layer.hid_init.set_value(np.full((1, 4), 0.25, np.float32))
+    native = to_onnx({"y": layer})
+    loop = to_onnx({"y": layer}, passes={"native_rnn": False})
+    assert "Expand" in _ops(native)
+    x = RNG.normal(size=(2, 3, 3)).astype(np.float32)
+    np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)

@@ -279,34 +279,38 @@ def _check_grad_numpy(build, *arrays, eps=1e-6, rtol=1e-6):
         np.testing.assert_allclose(float(np.sum(got[k] * v)), numeric, rtol=rtol, atol=1e-8)
 
 
+@pytest.mark.parametrize("zero_initial", [False, True])
 @pytest.mark.parametrize("direction", ["forward", "reverse"])
 @pytest.mark.parametrize("peepholes", [False, True])
-def test_native_lstm_op_gradients(direction, peepholes):
+def test_native_lstm_op_gradients(direction, peepholes, zero_initial):
     """lstm (ONNX semantics, as the native-lowering pass emits it) differentiates through an equal scan."""
     from graphc.tensor.variable import apply_op
 
     t, b, i, n = 4, 2, 3, 5
 
-    def cost(x, w, r, bias, h0, c0, *p):
+    def cost(x, w, r, bias, *rest):
         w, r = T.reshape(w, (1, 4 * n, i)), T.reshape(r, (1, 4 * n, n))  # the op wants static weight shapes
-        y = apply_op("lstm", [x, w, r, bias, h0, c0, *p], hidden_size=n, direction=direction,
-                     activations=("Sigmoid", "Tanh", "Tanh"))  # fmt: skip
+        y = apply_op("lstm", [x, w, r, bias, *rest], hidden_size=n, direction=direction,
+                     activations=("Sigmoid", "Tanh", "Tanh"), zero_initial=zero_initial)  # fmt: skip
         return T.sum(T.sin(y) * y)
 
-    shapes = [(t, b, i), (1, 4 * n, i), (1, 4 * n, n), (1, 8 * n), (1, b, n), (1, b, n)] + ([(1, 3 * n)] if peepholes else [])
+    states = [] if zero_initial else [(1, b, n), (1, b, n)]
+    shapes = [(t, b, i), (1, 4 * n, i), (1, 4 * n, n), (1, 8 * n)] + states + ([(1, 3 * n)] if peepholes else [])
     _check_grad_numpy(cost, *[rnd(*s, lo=-0.8, hi=0.8) for s in shapes])
 
 
+@pytest.mark.parametrize("zero_initial", [False, True])
 @pytest.mark.parametrize("direction", ["forward", "reverse"])
-def test_native_gru_op_gradients(direction):
+def test_native_gru_op_gradients(direction, zero_initial):
     from graphc.tensor.variable import apply_op
 
     t, b, i, n = 3, 2, 4, 3
 
-    def cost(x, w, r, bias, h0):
+    def cost(x, w, r, bias, *h0):
         w, r = T.reshape(w, (1, 3 * n, i)), T.reshape(r, (1, 3 * n, n))
-        y = apply_op("gru", [x, w, r, bias, h0], hidden_size=n, direction=direction, activations=("Sigmoid", "Tanh"))
+        y = apply_op("gru", [x, w, r, bias, *h0], hidden_size=n, direction=direction, activations=("Sigmoid", "Tanh"),
+                     zero_initial=zero_initial)  # fmt: skip
         return T.sum(y * y * T.cos(y))
 
-    shapes = [(t, b, i), (1, 3 * n, i), (1, 3 * n, n), (1, 6 * n), (1, b, n)]
+    shapes = [(t, b, i), (1, 3 * n, i), (1, 3 * n, n), (1, 6 * n)] + ([] if zero_initial else [(1, b, n)])
     _check_grad_numpy(cost, *[rnd(*s, lo=-0.8, hi=0.8) for s in shapes])

@@ -5,11 +5,18 @@ from __future__ import annotations
 from ..context import LoweringContext, LowerNode, lowering
 
 
+def _initial(n: LowerNode, count: int) -> tuple[list[str], list[str]]:
+    """ONNX's initial-state inputs (left empty, so zero, under ``zero_initial``) and the inputs after them."""
+    if n.attrs.get("zero_initial", False):
+        return [""] * count, n.inputs[4:]
+    return n.inputs[4 : 4 + count], n.inputs[4 + count :]
+
+
 @lowering("lstm")
 def _lstm(ctx: LoweringContext, n: LowerNode) -> list[str]:
     a = n.attrs
-    x, w, r, b, h0, c0 = n.inputs[:6]
-    ins = [x, w, r, b, "", h0, c0] + ([n.inputs[6]] if len(n.inputs) > 6 else [])
+    states, rest = _initial(n, 2)
+    ins = n.inputs[:4] + [""] + states + rest  # no sequence_lens
     return ctx.node(
         "LSTM", ins, name=n.name, hidden_size=a["hidden_size"], direction=a["direction"],
         activations=list(a["activations"]),
@@ -19,8 +26,8 @@ def _lstm(ctx: LoweringContext, n: LowerNode) -> list[str]:
 @lowering("gru")
 def _gru(ctx: LoweringContext, n: LowerNode) -> list[str]:
     a = n.attrs
-    x, w, r, b, h0 = n.inputs
+    states, _ = _initial(n, 1)
     return ctx.node(
-        "GRU", [x, w, r, b, "", h0], name=n.name, hidden_size=a["hidden_size"], direction=a["direction"],
+        "GRU", n.inputs[:4] + [""] + states, name=n.name, hidden_size=a["hidden_size"], direction=a["direction"],
         activations=list(a["activations"]), linear_before_reset=1,
     )

@@ -8,6 +8,9 @@ lstm inputs: X (T, B, I), W (1, 4H, I), R (1, 4H, H), B (1, 8H), initial_h (1, B
 initial_c (1, B, H), and optionally P (1, 3H); gates in ONNX order [i, o, f, c].
 gru inputs: X, W (1, 3H, I), R (1, 3H, H), B (1, 6H), initial_h; gates [z, r, h].
 Output: Y (T, 1, B, H), in input time order whatever the direction.
+
+With ``zero_initial=True`` the initial states are zero and not inputs: lstm
+takes X, W, R, B and optionally P; gru takes X, W, R, B.
 """
 
 from __future__ import annotations
@@ -28,8 +31,16 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def _rnn_infer(op: str, n_gates: int) -> Callable[..., list[TensorType]]:
-    def infer(types: list[TensorType], hidden_size: int, direction: str, activations: tuple[str, ...], **_: Any) -> list[TensorType]:
+    n_states = 2 if op == "lstm" else 1
+
+    def infer(
+        types: list[TensorType], hidden_size: int, direction: str, activations: tuple[str, ...], zero_initial: bool = False, **_: Any
+    ) -> list[TensorType]:
         x = types[0]
+        n = 4 + (0 if zero_initial else n_states)  # X, W, R, B and the initial states
+        allowed = (n, n + 1) if op == "lstm" else (n,)  # lstm: optional peepholes P
+        if len(types) not in allowed:
+            raise ValueError(f"{op}: expected {' or '.join(map(str, allowed))} inputs (zero_initial={zero_initial}), got {len(types)}")
         if x.ndim != 3:
             raise ValueError(f"{op}: X must be (time, batch, input), got {format_shape(x.shape)}")
         if any(t.dtype != x.dtype for t in types):
@@ -51,9 +62,20 @@ def _steps(n: int, direction: str) -> range:
     return range(n - 1, -1, -1) if direction == "reverse" else range(n)
 
 
-def _lstm_eval(xs: list[np.ndarray], hidden_size: int, direction: str, activations: tuple[str, ...], **_: Any) -> list[np.ndarray]:
-    X, W, R, B, h0, c0 = xs[:6]
-    P = xs[6][0] if len(xs) > 6 else np.zeros(3 * hidden_size, X.dtype)
+def _initial(xs: list[np.ndarray], n: int, hidden_size: int, zero_initial: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The initial states (zeros of (1, batch, hidden) when not given) and the inputs after them."""
+    if zero_initial:
+        zeros = np.zeros((1, xs[0].shape[1], hidden_size), xs[0].dtype)
+        return [zeros] * n, xs[4:]
+    return xs[4 : 4 + n], xs[4 + n :]
+
+
+def _lstm_eval(
+    xs: list[np.ndarray], hidden_size: int, direction: str, activations: tuple[str, ...], zero_initial: bool = False, **_: Any
+) -> list[np.ndarray]:
+    X, W, R, B = xs[:4]
+    (h0, c0), rest = _initial(xs, 2, hidden_size, zero_initial)
+    P = rest[0][0] if rest else np.zeros(3 * hidden_size, X.dtype)
     f, g, hact = (ACTIVATIONS[a] for a in activations)
     H = hidden_size
     bias = B[0, : 4 * H] + B[0, 4 * H :]
@@ -71,8 +93,11 @@ def _lstm_eval(xs: list[np.ndarray], hidden_size: int, direction: str, activatio
     return [Y.astype(X.dtype)]
 
 
-def _gru_eval(xs: list[np.ndarray], hidden_size: int, direction: str, activations: tuple[str, ...], **_: Any) -> list[np.ndarray]:
-    X, W, R, B, h0 = xs
+def _gru_eval(
+    xs: list[np.ndarray], hidden_size: int, direction: str, activations: tuple[str, ...], zero_initial: bool = False, **_: Any
+) -> list[np.ndarray]:
+    X, W, R, B = xs[:4]
+    (h0,), _ = _initial(xs, 1, hidden_size, zero_initial)
     f, g = (ACTIVATIONS[a] for a in activations)
     H = hidden_size
     wb, rb = B[0, : 3 * H], B[0, 3 * H :]
@@ -90,4 +115,4 @@ def _gru_eval(xs: list[np.ndarray], hidden_size: int, direction: str, activation
 
 
 register_op("lstm", infer=_rnn_infer("lstm", 4), eval=_lstm_eval, doc="ONNX LSTM (one direction, layout 0)")
-register_op("gru", infer=_rnn_infer("gru", 3), eval=_gru_eval, arity=5, doc="ONNX GRU (linear_before_reset=1)")
+register_op("gru", infer=_rnn_infer("gru", 3), eval=_gru_eval, doc="ONNX GRU (linear_before_reset=1)")

@@ -25,9 +25,18 @@ def _stacked(hs: Any, direction: str) -> Any:
     return T.expand_dims(hs[::-1] if direction == "reverse" else hs, 1)
 
 
-def _lstm_forward(inputs: list[Any], hidden_size: int, direction: str, activations: tuple[str, ...]) -> Any:
-    x, w, r, b, h0, c0 = inputs[:6]
-    p = inputs[6][0] if len(inputs) > 6 else None
+def _initial(inputs: list[Any], n: int, hidden_size: int, zero_initial: bool) -> tuple[list[Any], list[Any]]:
+    """The initial states, (batch, hidden) (zeros under ``zero_initial``), and the inputs after them."""
+    if zero_initial:
+        zeros = T.zeros((inputs[0].shape[1], hidden_size), dtype=inputs[0].dtype)
+        return [zeros] * n, inputs[4:]
+    return [s[0] for s in inputs[4 : 4 + n]], inputs[4 + n :]
+
+
+def _lstm_forward(inputs: list[Any], hidden_size: int, direction: str, activations: tuple[str, ...], zero_initial: bool) -> Any:
+    x, w, r, b = inputs[:4]
+    (h0, c0), rest = _initial(inputs, 2, hidden_size, zero_initial)
+    p = rest[0][0] if rest else None
     f, g, act_h = (_ACTIVATIONS[a] for a in activations)
     n = hidden_size
     w_t, r_t = T.transpose(w[0]), T.transpose(r[0])
@@ -43,12 +52,13 @@ def _lstm_forward(inputs: list[Any], hidden_size: int, direction: str, activatio
             o = o + p[n : 2 * n] * c_new
         return [f(o) * act_h(c_new), c_new]
 
-    (hs, _), _ = T.scan(step, sequences=x, outputs_info=[h0[0], c0[0]], go_backwards=direction == "reverse")
+    (hs, _), _ = T.scan(step, sequences=x, outputs_info=[h0, c0], go_backwards=direction == "reverse")
     return _stacked(hs, direction)
 
 
-def _gru_forward(inputs: list[Any], hidden_size: int, direction: str, activations: tuple[str, ...]) -> Any:
-    x, w, r, b, h0 = inputs
+def _gru_forward(inputs: list[Any], hidden_size: int, direction: str, activations: tuple[str, ...], zero_initial: bool) -> Any:
+    x, w, r, b = inputs[:4]
+    (h0,), _ = _initial(inputs, 1, hidden_size, zero_initial)
     f, g = (_ACTIVATIONS[a] for a in activations)
     n = hidden_size
     w_t, r_t = T.transpose(w[0]), T.transpose(r[0])
@@ -62,7 +72,7 @@ def _gru_forward(inputs: list[Any], hidden_size: int, direction: str, activation
         candidate = g(xw[:, 2 * n :] + reset * hr[:, 2 * n :])  # linear_before_reset=1
         return (1 - z) * candidate + z * h
 
-    hs, _ = T.scan(step, sequences=x, outputs_info=[h0[0]], go_backwards=direction == "reverse")
+    hs, _ = T.scan(step, sequences=x, outputs_info=[h0], go_backwards=direction == "reverse")
     return _stacked(hs, direction)
 
 
@@ -71,7 +81,7 @@ def _through(forward: Any) -> Any:
         from ..grad import grad
 
         a = node.attrs
-        y = forward(list(node.inputs), a["hidden_size"], a["direction"], tuple(a["activations"]))
+        y = forward(list(node.inputs), a["hidden_size"], a["direction"], tuple(a["activations"]), a.get("zero_initial", False))
         return list(grad(None, list(node.inputs), known_grads={y: gs[0]}, disconnected_inputs="ignore"))
 
     return rule
