@@ -1,11 +1,22 @@
 """Scan unrolling: a loop with a small static step count becomes a plain graph.
 
-ONNX Runtime's ``Loop`` costs microseconds per iteration; for a few steps the
-unrolled graph is faster and lets the other passes (CSE, folding) see across
-steps.  A scan is unrolled when its step count is a static int no larger than
-:data:`AUTO_MAX_STEPS` and the unrolled size stays under :data:`AUTO_MAX_NODES`
-body nodes.  Scans that native lowering can take are left to it (the pass
-runs after it).
+The choice between ONNX ``Scan`` and the unrolled graph follows a cost model
+measured with ``bench/loop_cost.py`` (LSTM cells, batch 1 and 32, 2 threads,
+ONNX Runtime 1.31; table in ``docs/performance-notes.md``):
+
+- in inference graphs, unrolling saves the loop's per-iteration cost and was
+  not slower up to about :data:`INFERENCE_MAX_NODES` unrolled body nodes
+  (steps x body size); past that, the unrolled graph's size costs more than
+  the iterations it saves, and compile time grows with it;
+- in graphs that differentiate through the loop (a gradient scan is present),
+  the loop form wins as soon as there are more than a couple of steps: the
+  ``reassociate`` and ``stash`` passes turn the per-step weight gradients of
+  a scan into one large GEMM over all steps, which unrolled steps lose (1.2-1.9x
+  slower at 8-32 steps), so the budget is :data:`TRAINING_MAX_NODES`.
+
+A scan is unrolled when its step count is a static int no larger than
+:data:`AUTO_MAX_STEPS` and steps x body nodes fits the budget.  Scans that
+native lowering can take are left to it (the pass runs after it).
 """
 
 from __future__ import annotations
@@ -15,13 +26,15 @@ import sys
 from collections.abc import Iterator
 
 from ..ir.graph import Graph, NodeData, Value
+from ..ir.ops.scan import GRADIENT_SCAN_SUFFIX
 from .base import Pass, scan_nodes
 from .pattern import emit
 
-__all__ = ["unroll", "UNROLL", "AUTO_MAX_STEPS", "AUTO_MAX_NODES", "unroll_limits"]
+__all__ = ["unroll", "UNROLL", "AUTO_MAX_STEPS", "INFERENCE_MAX_NODES", "TRAINING_MAX_NODES", "unroll_limits"]
 
 AUTO_MAX_STEPS = 16
-AUTO_MAX_NODES = 2000
+INFERENCE_MAX_NODES = 128  # steps x body nodes: see the module docstring
+TRAINING_MAX_NODES = 40
 
 
 @contextlib.contextmanager
@@ -30,14 +43,14 @@ def unroll_limits(max_steps: int | None, max_nodes: int | None = None) -> Iterat
 
     What ``graphc export --unroll always`` uses; not thread-safe (it sets the module's limits).
     """
-    global AUTO_MAX_STEPS, AUTO_MAX_NODES
-    saved = AUTO_MAX_STEPS, AUTO_MAX_NODES
+    global AUTO_MAX_STEPS, INFERENCE_MAX_NODES, TRAINING_MAX_NODES
+    saved = AUTO_MAX_STEPS, INFERENCE_MAX_NODES, TRAINING_MAX_NODES
     AUTO_MAX_STEPS = sys.maxsize if max_steps is None else max_steps
-    AUTO_MAX_NODES = sys.maxsize if max_nodes is None else max_nodes
+    INFERENCE_MAX_NODES = TRAINING_MAX_NODES = sys.maxsize if max_nodes is None else max_nodes
     try:
         yield
     finally:
-        AUTO_MAX_STEPS, AUTO_MAX_NODES = saved
+        AUTO_MAX_STEPS, INFERENCE_MAX_NODES, TRAINING_MAX_NODES = saved
 
 
 def _static_steps(graph: Graph, scan: int) -> int | None:
@@ -45,14 +58,19 @@ def _static_steps(graph: Graph, scan: int) -> int | None:
     return steps if isinstance(steps, int) else None
 
 
-def _unroll_one(graph: Graph, scan: int) -> bool:
+def _differentiates_loops(graph: Graph) -> bool:
+    """Whether ``graph`` holds a gradient scan (it trains through a loop)."""
+    return any(str(graph.data(s).attrs.get("name") or "").endswith(GRADIENT_SCAN_SUFFIX) for s in scan_nodes(graph))
+
+
+def _unroll_one(graph: Graph, scan: int, budget: int) -> bool:
     d = graph.data(scan)
     a = d.attrs
     body: Graph = a["body"]
     steps = _static_steps(graph, scan)
     if steps is None or steps == 0 or steps > AUTO_MAX_STEPS:
         return False
-    if steps * len(body) > AUTO_MAX_NODES:
+    if steps * len(body.op_nodes()) > budget:
         return False
     n_seqs, n_states, n_nonseqs = a["n_seqs"], a["n_states"], a["n_nonseqs"]
     ins = graph.node_inputs(scan)
@@ -94,11 +112,12 @@ def _unroll_one(graph: Graph, scan: int) -> bool:
 
 
 def unroll(graph: Graph) -> int:
-    """Unroll every scan with a small static step count; return how many."""
-    done = sum(1 for scan in list(scan_nodes(graph)) if _unroll_one(graph, scan))
+    """Unroll every scan whose static step count and size the cost model favours; return how many."""
+    budget = TRAINING_MAX_NODES if _differentiates_loops(graph) else INFERENCE_MAX_NODES
+    done = sum(1 for scan in list(scan_nodes(graph)) if _unroll_one(graph, scan, budget))
     if done:
         graph.prune()
     return done
 
 
-UNROLL = Pass("unroll", unroll, f"unroll loops with a static step count up to {AUTO_MAX_STEPS}")
+UNROLL = Pass("unroll", unroll, "unroll loops with a short static step count where the measured cost model favours it")

@@ -29,7 +29,7 @@ def _check(graph_fn, pass_fn, feeds, expect_change=True):
     verify(g)
     after = evaluate(g, feeds)
     for a, b in zip(before, after):
-        np.testing.assert_allclose(a, b, rtol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)  # float32 sums may change order
     assert (changed > 0) == expect_change
     return g, n_before, hist_before
 
@@ -216,6 +216,39 @@ def test_unroll_static_short_loops(backwards):
     dyn = T.tensor3("dyn")
     hs3, _ = graphc.scan(lambda x_t, h: T.tanh(T.dot(x_t, w) + h), sequences=dyn, outputs_info=[T.zeros((dyn.shape[1], 3))])
     assert unroll(_graph([hs3], [dyn])) == 0  # unknown step count
+
+
+def test_unroll_cost_model_keeps_differentiated_loops():
+    """The measured model: an 8-step LSTM loop unrolls in an inference graph but stays a Scan when
+    the graph also differentiates through it (the Scan's gradient is one GEMM over all steps);
+    unroll_limits(None) lifts both budgets.  Values agree whichever form runs."""
+    from graphc.layers import DenseLayer, InputLayer, LSTMLayer, get_all_params, get_output
+    from graphc.passes.unroll import INFERENCE_MAX_NODES, TRAINING_MAX_NODES, unroll_limits
+
+    assert TRAINING_MAX_NODES < 8 * 16 <= INFERENCE_MAX_NODES
+    graphc.random.set_rng(np.random.RandomState(2))
+    l_in = InputLayer((None, 8, 3))
+    out = DenseLayer(LSTMLayer(l_in, 4, peepholes=False, only_return_final=True), 1, nonlinearity=None)
+    pred = get_output(out)
+    cost = T.sum(pred**2)
+    grads = graphc.grad(cost, get_all_params(out))
+    off = {"native_rnn": False}
+
+    def scans(fn):
+        return sum(n.op_type == "Scan" for n in fn.onnx_model.graph.node)
+
+    infer = graphc.function([l_in.input_var], pred, passes=off)
+    train = graphc.function([l_in.input_var], [cost, *grads], passes=off)
+    with unroll_limits(None):
+        train_unrolled = graphc.function([l_in.input_var], [cost, *grads], passes=off)
+    with unroll_limits(0):
+        infer_loop = graphc.function([l_in.input_var], pred, passes=off)
+    assert scans(infer) == 0 and scans(infer_loop) == 1
+    assert scans(train) == 2 and scans(train_unrolled) == 0
+    x = RNG.normal(size=(3, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(infer(x), infer_loop(x), rtol=1e-5, atol=1e-6)
+    for a, b in zip(train(x), train_unrolled(x)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_fuse_dense_merges_projections_of_one_input_inside_loops_too():

@@ -23,7 +23,9 @@ from ..graph import Graph
 from ..registry import register_op
 from ..types import Dim, DimLike, TensorType, format_shape, fresh_dim
 
-__all__ = ["scan_step_dim", "check_body"]
+__all__ = ["scan_step_dim", "check_body", "GRADIENT_SCAN_SUFFIX"]
+
+GRADIENT_SCAN_SUFFIX = "_grad"  # the scan gradient rule names its backward scan "<forward name>_grad"
 
 
 def _compatible(a: TensorType, b: TensorType) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ... import tensor as T
+from ...ir.ops.scan import GRADIENT_SCAN_SUFFIX
 from ...tensor.clone import clone
 from ..registry import grad_rule
 
@@ -40,7 +41,7 @@ def _scan(node: Any, gs: list[Any]) -> list[Any]:
     outs = node.outputs
     reverse = a["reverse"]
     truncate = a.get("truncate_gradient", -1)
-    label = f"{a.get('name') or 'scan'}_grad"
+    label = f"{a.get('name') or 'scan'}{GRADIENT_SCAN_SUFFIX}"
 
     # sequences in the order the forward steps consumed them
     seqs_it = [s[::-1] for s in seqs] if reverse else seqs
