@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .check import add_device_argument
 from .errors import CLIError
 from .inputs import check_inputs, input_specs, parse_dims, random_inputs, read_inputs
 
@@ -25,7 +26,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     model = load(args.model)
     specs = input_specs(model)
     feeds = check_inputs(specs, read_inputs(args.input)) if args.input else random_inputs(specs, parse_dims(args.dim))
-    sess = open_session(model, args.model, args.threads)
+    sess = open_session(model, args.model, args.threads, args.device)
     run = sess.run
     try:
         for _ in range(args.warmup):
@@ -58,7 +59,7 @@ def add_bench_parser(sub: Any) -> None:
     p = sub.add_parser(
         "bench",
         help="latency percentiles and throughput of an ONNX model",
-        description="Time an ONNX model in ONNX Runtime (CPU): latency percentiles over single runs, and throughput.",
+        description="Time an ONNX model in ONNX Runtime (CPU, or --device cuda): latency percentiles over single runs, and throughput.",
     )
     p.add_argument("model", type=Path, help="path to an .onnx file")
     p.add_argument("--input", action="append", metavar="NAME=FILE.npy | FILE.npz", help="inputs instead of random data")
@@ -66,4 +67,5 @@ def add_bench_parser(sub: Any) -> None:
     p.add_argument("--runs", type=int, default=100, help="timed runs (default 100)")
     p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default 10)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    add_device_argument(p)
     p.set_defaults(func=cmd_bench)

@@ -12,7 +12,7 @@ import numpy as np
 from .errors import CLIError
 from .inputs import check_inputs, input_specs, parse_dims, random_inputs, read_inputs
 
-__all__ = ["CheckResult", "check_model", "cmd_check", "add_check_parser"]
+__all__ = ["CheckResult", "check_model", "cmd_check", "add_check_parser", "add_device_argument"]
 
 
 @dataclass
@@ -37,28 +37,36 @@ def first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def session(model: Any, threads: int | None = None) -> Any:
-    """A CPU ONNX Runtime session for ``model`` with graphc's session options (quiet logs)."""
-    import onnxruntime as ort
+def session(model: Any, threads: int | None = None, device: str = "cpu") -> Any:
+    """An ONNX Runtime session for ``model`` with graphc's session options (quiet logs) on ``device``."""
+    from ..runtime.providers import open_session as runtime_session
 
-    from ..runtime.providers import session_options
-
-    so = session_options()
-    if threads:
-        so.intra_op_num_threads = threads
-    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return runtime_session(model, device, threads=threads)
 
 
-def open_session(model: Any, path: Any, threads: int | None = None) -> Any:
-    """:func:`session`, or a :class:`CLIError` naming the model when ONNX Runtime refuses it."""
+def open_session(model: Any, path: Any, threads: int | None = None, device: str = "cpu") -> Any:
+    """:func:`session`, or a :class:`CLIError` naming the model (or the device) when ONNX Runtime refuses it."""
+    from ..runtime.providers import DeviceError
+
     try:
-        return session(model, threads)
+        return session(model, threads, device)
+    except DeviceError as exc:
+        raise CLIError(f"--device {device}: {exc}") from None
     except Exception as exc:  # ORT's own exception types vary between versions
         raise CLIError(f"ONNX Runtime cannot load {path}: {first_line(exc)}") from None
 
 
+def add_device_argument(p: Any) -> None:
+    """The ``--device`` option of ``check``, ``run`` and ``bench``."""
+    p.add_argument(
+        "--device", default="cpu", metavar="DEVICE",
+        help="where ONNX Runtime runs the model: cpu (default), cuda, cuda:N or auto (CUDA when usable)",
+    )
+
+
 def check_model(
-    model: Any, path: str, sizes: dict[str, int], seed: int, rtol: float, atol: float, feeds: dict[str, np.ndarray] | None = None
+    model: Any, path: str, sizes: dict[str, int], seed: int, rtol: float, atol: float, feeds: dict[str, np.ndarray] | None = None,
+    device: str = "cpu",
 ) -> CheckResult:
     """Run the three checks on a loaded model; every step is reported, failures do not raise."""
     import onnx
@@ -71,9 +79,13 @@ def check_model(
         result.step(True, "onnx.checker (full check, shape inference)")
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         result.step(False, f"onnx.checker: {first_line(exc)}")
+    from ..runtime.providers import DeviceError
+
     try:
-        sess = session(model)
+        sess = session(model, device=device)
         result.step(True, f"ONNX Runtime loads it ({', '.join(sess.get_providers())})")
+    except DeviceError as exc:
+        raise CLIError(f"--device {device}: {exc}") from None
     except Exception as exc:  # ORT's own exception types vary between versions
         result.step(False, f"ONNX Runtime cannot load it: {first_line(exc)}")
         return result
@@ -119,7 +131,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     feeds = None
     if args.input:
         feeds = check_inputs(input_specs(model), read_inputs(args.input))
-    result = check_model(model, str(args.model), parse_dims(args.dim), args.seed, args.rtol, args.atol, feeds)
+    result = check_model(model, str(args.model), parse_dims(args.dim), args.seed, args.rtol, args.atol, feeds, device=args.device)
     print(result.summary())
     return 0 if result.ok else 1
 
@@ -140,4 +152,5 @@ def add_check_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--rtol", type=float, default=1e-4)
     p.add_argument("--atol", type=float, default=1e-5)
+    add_device_argument(p)
     p.set_defaults(func=cmd_check)

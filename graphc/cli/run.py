@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .check import add_device_argument
 from .errors import CLIError
 from .inputs import check_inputs, input_specs, output_path, read_inputs
 
@@ -23,7 +24,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = load(args.model)
     feeds = check_inputs(input_specs(model), read_inputs(args.input))
     target = output_path(args.output) if args.output else None
-    sess = open_session(model, args.model, args.threads)
+    sess = open_session(model, args.model, args.threads, args.device)
     try:
         results = sess.run(None, feeds)
     except Exception as exc:
@@ -47,10 +48,11 @@ def add_run_parser(sub: Any) -> None:
     p = sub.add_parser(
         "run",
         help="run an ONNX model on .npy/.npz inputs",
-        description="Run an ONNX model in ONNX Runtime (CPU) on arrays from .npy/.npz files; write the outputs to an .npz.",
+        description="Run an ONNX model in ONNX Runtime (CPU, or --device cuda) on arrays from .npy/.npz files; write the outputs to an .npz.",
     )
     p.add_argument("model", type=Path, help="path to an .onnx file")
     p.add_argument("--input", action="append", metavar="NAME=FILE.npy | FILE.npz", help="an input array (repeatable)")
     p.add_argument("--output", "-o", type=Path, help="the .npz to write (default: print the outputs)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    add_device_argument(p)
     p.set_defaults(func=cmd_run)

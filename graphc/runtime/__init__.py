@@ -1,6 +1,29 @@
-"""``graphc.runtime``: ONNX Runtime sessions, providers, and :func:`function`."""
+"""``graphc.runtime``: ONNX Runtime sessions, providers, IO binding, and :func:`function`."""
 
 from .function import Function, UnusedInputError, function
-from .providers import DeviceError, cuda_usable, make_session, resolve_device
+from .memcpy import memcpy_nodes
+from .providers import (
+    DeviceError,
+    cuda_provider_options,
+    cuda_unusable_reason,
+    cuda_usable,
+    make_session,
+    open_session,
+    preload_cuda_libraries,
+    resolve_device,
+)
 
-__all__ = ["Function", "UnusedInputError", "function", "DeviceError", "cuda_usable", "make_session", "resolve_device"]
+__all__ = [
+    "Function",
+    "UnusedInputError",
+    "function",
+    "DeviceError",
+    "cuda_usable",
+    "cuda_unusable_reason",
+    "cuda_provider_options",
+    "preload_cuda_libraries",
+    "make_session",
+    "open_session",
+    "resolve_device",
+    "memcpy_nodes",
+]

@@ -4,16 +4,27 @@ Compilation: expressions -> IR graph -> ONNX model (shared variables as
 inputs, updated values as extra outputs) -> ONNX Runtime session.  Between
 calls, shared variables live as ``OrtValue`` objects; an update's output
 ``OrtValue`` becomes the variable's value without passing through numpy.
+
+On CUDA every call runs through ONNX Runtime's IO binding: each input is
+copied to the device once, shared variables (parameters, optimizer state) are
+bound where they live, on the device, and each update is written into one of
+two device buffers the function owns per updated variable (the one the
+variable does not hold), so the state never leaves the device and no memory is
+allocated for it after the first calls.  Outputs are copied to the host, unless
+:meth:`Function.run_device` asks for them as device ``OrtValue`` objects.
+``GRAPHC_IOBINDING=1`` takes the same path on the CPU (to test it).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+from onnx.helper import np_dtype_to_tensor_dtype
 
 from ..export.model import DEFAULT_OPSET, graph_to_onnx
 from ..ir.build import build_graph, collect_leaves, leaf_kind
@@ -44,9 +55,11 @@ class _InputSpec:
     static: tuple[tuple[int, int], ...]
     shape_text: str
 
-    def convert(self, value: Any, fn_name: str) -> np.ndarray:
+    def convert(self, value: Any, fn_name: str) -> Any:
         if type(value) is np.ndarray and value.dtype == self.dtype:
             arr = value
+        elif isinstance(value, ort.OrtValue):
+            return self._check_ortvalue(value, fn_name)
         else:
             if isinstance(value, Variable):
                 raise TypeError(f"{fn_name}: input {self.name!r} got the symbolic {value!r}; pass a numeric array")
@@ -78,6 +91,20 @@ class _InputSpec:
         if not arr.flags.c_contiguous:
             arr = np.ascontiguousarray(arr)
         return arr
+
+    def _check_ortvalue(self, value: ort.OrtValue, fn_name: str) -> ort.OrtValue:
+        """An ``OrtValue`` input is used as is (no conversion): its type and shape must be right."""
+        if not value.is_tensor():
+            raise TypeError(f"{fn_name}: input {self.name!r} got an OrtValue that is not a tensor")
+        if value.element_type() != np_dtype_to_tensor_dtype(self.dtype):
+            raise TypeError(
+                f"{fn_name}: input {self.name!r} got an OrtValue of {value.data_type()}; expected dtype "
+                f"{self.dtype} (OrtValue inputs are not cast: convert it first)"
+            )
+        shape = tuple(value.shape())
+        if len(shape) != self.ndim or any(shape[axis] != size for axis, size in self.static):
+            raise ValueError(f"{fn_name}: input {self.name!r} got an OrtValue of shape {shape}; expected {self.shape_text}")
+        return value
 
 
 def _normalize_updates(updates: Any) -> list[tuple[SharedVariable, Variable]]:
@@ -231,8 +258,17 @@ class Function:
         self._device_type = "cuda" if self.device.startswith("cuda") else "cpu"
         self._device_id = int(self.device.split(":")[1]) if ":" in self.device else 0
         self._run_plain = self._session._sess.run  # the C++ binding: no per-call Python wrapper work
-        self._call: Callable[[list[np.ndarray]], list[np.ndarray]]
-        self._call = self._call_plain if not self._shared and not self._updates else self._call_stateful
+        # IO binding on CUDA (GRAPHC_IOBINDING=1 forces it on the CPU, to test the path)
+        self._binding = self._device_type == "cuda" or os.environ.get("GRAPHC_IOBINDING", "").strip() == "1"
+        # per updated variable, the two buffers updates are written into by turns (IO binding path)
+        self._buffers: list[list[ort.OrtValue | None]] = [[None, None] for _ in self._update_targets]
+        self._stateful = bool(self._shared or self._updates)
+        self._errors = _BOUND_ERRORS if self._binding else _ORT_ERRORS
+        self._call: Callable[[list[Any], bool], list[Any]]
+        if self._binding:
+            self._call = self._call_bound
+        else:
+            self._call = self._call_stateful if self._stateful else self._call_plain
 
     # -- compilation helpers --------------------------------------------------
     def _spec(self, nid: int, onnx_name: str, shape_text: str) -> _InputSpec:
@@ -302,69 +338,220 @@ class Function:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the function.
 
+        Parameters
+        ----------
+        *args, **kwargs
+            The inputs, by position or by name: arrays (cast to the expected
+            dtype when the cast keeps their kind) or ``onnxruntime.OrtValue``
+            tensors of the exact dtype, on the host or on the function's
+            device (used without a copy).
+
         Returns
         -------
         numpy.ndarray or list of numpy.ndarray
             One array when ``outputs`` was a single variable, else a list.
         """
+        return self._run(args, kwargs, True)
+
+    def run_device(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the function and leave the outputs where it runs, as ``OrtValue`` objects.
+
+        Like calling the function (same inputs, same updates), but the outputs
+        are not copied to the host: on CUDA they are device ``OrtValue``
+        objects that can be fed to the next call (of this or another
+        function on the same device) without a round trip; ``.numpy()``
+        copies one out when needed.  On the CPU they are host ``OrtValue``
+        objects.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            The inputs, as for :meth:`__call__` (device ``OrtValue`` inputs are
+            not copied).
+
+        Returns
+        -------
+        onnxruntime.OrtValue or list of onnxruntime.OrtValue
+            One value when ``outputs`` was a single variable, else a list.
+
+        Examples
+        --------
+        >>> import numpy as np, graphc, graphc.tensor as T
+        >>> x = T.matrix('x')
+        >>> f = graphc.function([x], 2 * x, device='cpu')
+        >>> y = f.run_device(np.ones((2, 3), dtype='float32'))
+        >>> y.device_name(), y.shape()
+        ('cpu', [2, 3])
+        >>> f(y)  # an OrtValue output is a valid input
+        array([[4., 4., 4.],
+               [4., 4., 4.]], dtype=float32)
+        """
+        return self._run(args, kwargs, False)
+
+    def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any], copy: bool) -> Any:
         arrays = self._arguments(args, kwargs)
         try:
-            outs = self._call(arrays)
-        except _ORT_ERRORS as exc:
-            shapes = ", ".join(f"{s.name}{tuple(a.shape)}" for s, a in zip(self._specs, arrays))
+            outs = self._call(arrays, copy)
+        except self._errors as exc:
+            shapes = ", ".join(f"{s.name}{tuple(_shape_of(a))}" for s, a in zip(self._specs, arrays))
             raise ValueError(
                 f"{self.name}: ONNX Runtime could not run the graph on inputs {shapes or '(none)'}: {exc}"
             ) from exc
         return outs[0] if self._single else outs
 
-    def _call_plain(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        feed = {s.onnx_name: a for s, a in zip(self._specs, arrays)}
-        return self._run_plain(self._out_names, feed, None)
+    def _feed(self, arrays: list[Any]) -> dict[str, ort.OrtValue]:
+        """The inputs as OrtValues for a plain (unbound) run: host arrays are wrapped, not copied."""
+        feed = {}
+        for s, a in zip(self._specs, arrays):
+            if type(a) is np.ndarray:
+                a = ort.OrtValue.ortvalue_from_numpy(a)
+            elif a.device_name().lower() != "cpu":
+                a = ort.OrtValue.ortvalue_from_numpy(a.numpy())
+            feed[s.onnx_name] = a
+        return feed
 
-    def _call_stateful(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        dev, dev_id = self._device_type, self._device_id
-        feed = {s.onnx_name: ort.OrtValue.ortvalue_from_numpy(a, dev, dev_id) for s, a in zip(self._specs, arrays)}
-        held = []  # the variables' locks (re-entrant), taken in one global order, released in reverse
-        try:
-            for lock in self._state_locks:
-                lock.acquire()
-                held.append(lock)
+    def _call_plain(self, arrays: list[Any], copy: bool) -> list[Any]:
+        if copy and all(type(a) is np.ndarray for a in arrays):
+            return self._run_plain(self._out_names, {s.onnx_name: a for s, a in zip(self._specs, arrays)}, None)
+        results = self._session.run_with_ort_values(self._out_names, self._feed(arrays))
+        return [r.numpy() for r in results] if copy else list(results)
+
+    def _call_stateful(self, arrays: list[Any], copy: bool) -> list[Any]:
+        feed = self._feed(arrays)
+        with _Held(self._state_locks):
             for onnx_name, var in self._shared:
-                feed[onnx_name] = _as_ortvalue(var, dev, dev_id)
-            if dev == "cpu":
-                results = self._session.run_with_ort_values(self._out_names, feed)
-            else:
-                results = self._run_iobinding(feed)
+                feed[onnx_name] = _as_ortvalue(var, "cpu", 0)
+            results = self._session.run_with_ort_values(self._out_names, feed)
             news = results[self._n_out :]
-            for var, new in zip(self._update_targets, news):
-                shape = tuple(new.shape())
-                if shape != var.type.shape:
-                    raise ValueError(
-                        f"{self.name}: the update of {var!r} produced shape {shape}; expected "
-                        f"{format_shape(var.type.shape)}. No shared variable was changed."
-                    )
+            self._check_updates(news)
             for var, new in zip(self._update_targets, news):
                 var._store(new)
-        finally:
-            for lock in reversed(held):
-                lock.release()
-        return [r.numpy() for r in results[: self._n_out]]
+        outs = results[: self._n_out]
+        return [r.numpy() for r in outs] if copy else list(outs)
 
-    def _run_iobinding(self, feed: dict[str, ort.OrtValue]) -> list[ort.OrtValue]:
+    def _check_updates(self, news: Sequence[ort.OrtValue]) -> None:
+        for var, new in zip(self._update_targets, news):
+            shape = tuple(new.shape())
+            if shape != var.type.shape:
+                raise ValueError(
+                    f"{self.name}: the update of {var!r} produced shape {shape}; expected "
+                    f"{format_shape(var.type.shape)}. No shared variable was changed."
+                )
+
+    def _call_bound(self, arrays: list[Any], copy: bool) -> list[Any]:
+        """One run through IO binding: inputs to the device once, state bound where it lives.
+
+        User outputs come back to the host when ``copy`` (ONNX Runtime copies
+        them at the end of the run), else stay on the device.  Each update is
+        written into whichever of the variable's two buffers it does not hold
+        now, so the state is updated on the device without allocating.
+        """
+        dev, dev_id = self._device_type, self._device_id
         binding = self._session.io_binding()
-        for name, value in feed.items():
-            binding.bind_ortvalue_input(name, value)
-        for i, name in enumerate(self._out_names):
-            # user outputs come back to the host; updated state stays on the device
-            binding.bind_output(name, "cpu" if i < self._n_out else self._device_type, self._device_id)
-        self._session.run_with_iobinding(binding)
-        return binding.get_outputs()
+        keep = []  # the device copies of the inputs live until the run is over
+        for s, a in zip(self._specs, arrays):
+            if type(a) is np.ndarray:
+                a = ort.OrtValue.ortvalue_from_numpy(a, dev, dev_id)  # the one copy of this input
+                keep.append(a)
+            binding.bind_ortvalue_input(s.onnx_name, a)
+        out_dev = "cpu" if copy else dev
+        for name in self._out_names[: self._n_out]:
+            binding.bind_output(name, out_dev, 0 if out_dev == "cpu" else dev_id)
+        if not self._stateful:
+            self._session.run_with_iobinding(binding)
+            outs = binding.get_outputs()
+            return [o.numpy() for o in outs] if copy else list(outs)
+        with _Held(self._state_locks):
+            inputs = {}
+            for onnx_name, var in self._shared:
+                value = inputs[onnx_name] = _as_ortvalue(var, dev, dev_id)
+                binding.bind_ortvalue_input(onnx_name, value)
+            targets: list[ort.OrtValue | None] = []
+            for var, name, bufs in zip(self._update_targets, self._out_names[self._n_out :], self._buffers):
+                target = self._free_buffer(var, bufs)
+                if target is None:
+                    binding.bind_output(name, dev, dev_id)
+                else:
+                    binding.bind_ortvalue_output(name, target)
+                targets.append(target)
+            try:
+                self._session.run_with_iobinding(binding)
+            except _BOUND_ERRORS:
+                if all(t is None for t in targets):
+                    raise
+                # an update of the wrong shape cannot go into its buffer: run once more with
+                # ONNX Runtime's own outputs, so that the check below names the culprit
+                binding.clear_binding_outputs()
+                for i, name in enumerate(self._out_names):
+                    binding.bind_output(name, out_dev if i < self._n_out else dev, dev_id if i >= self._n_out or not copy else 0)
+                targets = [None] * len(targets)
+                self._session.run_with_iobinding(binding)
+            results = binding.get_outputs()
+            news = [t if t is not None else r for t, r in zip(targets, results[self._n_out :])]
+            self._check_updates(news)
+            outs = results[: self._n_out]
+            if not copy or dev == "cpu":
+                outs = self._unalias(outs, copy)
+            for var, new in zip(self._update_targets, news):
+                var._store(new)
+        return [o.numpy() for o in outs] if copy else list(outs)
+
+    def _free_buffer(self, var: SharedVariable, bufs: list[ort.OrtValue | None]) -> ort.OrtValue | None:
+        """The buffer this call writes the update of ``var`` into: the one of two it does not hold now."""
+        current = var._storage()
+        for i in (0, 1):
+            if bufs[i] is current:
+                if bufs[1 - i] is None:
+                    bufs[1 - i] = _alloc(var, self._device_type, self._device_id)
+                return bufs[1 - i]
+        if bufs[0] is None:  # the first call: the value came from elsewhere (set_value, another function)
+            bufs[0] = _alloc(var, self._device_type, self._device_id)
+        return bufs[0]
+
+    def _unalias(self, outs: list[ort.OrtValue], copy: bool) -> list[ort.OrtValue]:
+        """Outputs that share memory with a state buffer (``outputs=[s]``) would change when the
+        buffer is written again: those buffers are handed over to the caller, not reused."""
+        owned = {b.data_ptr(): (bufs, i) for bufs in self._buffers for i, b in enumerate(bufs) if b is not None}
+        for o in outs:
+            hit = owned.get(o.data_ptr()) if o.tensor_size_in_bytes() else None
+            if hit is not None:
+                bufs, i = hit
+                bufs[i] = None
+        return outs
 
     def __repr__(self) -> str:
         return f"<graphc.Function {self.name}: inputs {self.input_names}, {self._n_out} outputs, {len(self._updates)} updates, {self.device}>"
 
 
 _MISSING = object()
+
+
+class _Held:
+    """Holds re-entrant locks, taken in the given (global) order, released in reverse."""
+
+    __slots__ = ("locks", "held")
+
+    def __init__(self, locks: list[Any]) -> None:
+        self.locks = locks
+        self.held: list[Any] = []
+
+    def __enter__(self) -> None:
+        for lock in self.locks:
+            lock.acquire()
+            self.held.append(lock)
+
+    def __exit__(self, *exc: Any) -> None:
+        for lock in reversed(self.held):
+            lock.release()
+        self.held.clear()
+
+
+def _shape_of(value: Any) -> tuple[int, ...]:
+    return tuple(value.shape()) if isinstance(value, ort.OrtValue) else tuple(np.shape(value))
+
+
+def _alloc(var: SharedVariable, device: str, device_id: int) -> ort.OrtValue:
+    return ort.OrtValue.ortvalue_from_shape_and_type(list(var.type.shape), np.dtype(var.dtype), device, device_id)
 
 
 def _shape_text(value_info: Any) -> str:
@@ -377,6 +564,9 @@ _ORT_ERRORS: tuple[type[BaseException], ...] = tuple(
     for name in ("Fail", "InvalidArgument", "RuntimeException", "InvalidGraph")
     if hasattr(ort.capi.onnxruntime_pybind11_state, name)
 )
+
+# run_with_iobinding reports them as RuntimeError("Error in execution: ...")
+_BOUND_ERRORS = (*_ORT_ERRORS, RuntimeError)
 
 
 def _as_ortvalue(var: SharedVariable, device: str, device_id: int) -> ort.OrtValue:

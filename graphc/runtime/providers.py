@@ -3,20 +3,41 @@
 ``device='auto'`` (the default) uses CUDA only when a session really gets the
 CUDA provider (``onnxruntime-gpu`` lists it even on machines without a GPU);
 otherwise the CPU.  ``GRAPHC_DEVICE=cpu|cuda|auto`` sets the default.
+
+Before the first CUDA session, when the NVIDIA libraries come from pip packages
+(``nvidia-*``), :func:`onnxruntime.preload_dlls` loads them (once).  CUDA
+sessions run float32 matrix products at full float32 precision: ONNX Runtime's
+``use_tf32`` provider option is 0 unless ``GRAPHC_CUDA_TF32=1``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
+import importlib.util
+import io
+import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import onnxruntime as ort
 
-__all__ = ["resolve_device", "cuda_usable", "make_session", "DeviceError"]
+__all__ = [
+    "resolve_device",
+    "cuda_usable",
+    "cuda_unusable_reason",
+    "cuda_provider_options",
+    "preload_cuda_libraries",
+    "make_session",
+    "open_session",
+    "session_options",
+    "DeviceError",
+]
 
 _VALID = ("auto", "cpu", "cuda")
+_log = logging.getLogger(__name__)
 
 
 class DeviceError(RuntimeError):
@@ -30,11 +51,44 @@ def _parse(device: str) -> tuple[str, int]:
     return kind, int(index or 0)
 
 
-@functools.cache
-def cuda_usable() -> bool:
-    """True when ONNX Runtime's CUDA provider can run here (provider built in and a driver present)."""
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
+def _nvidia_pip_packages() -> bool:
+    """True when NVIDIA's CUDA/cuDNN libraries are installed as pip packages (``nvidia-*``)."""
+    try:
+        return importlib.util.find_spec("nvidia") is not None
+    except (ImportError, ValueError):
         return False
+
+
+@functools.cache
+def preload_cuda_libraries() -> bool:
+    """Load the CUDA and cuDNN libraries of NVIDIA's pip packages, once.
+
+    Calls :func:`onnxruntime.preload_dlls` (ONNX Runtime >= 1.21) when the
+    ``nvidia-*`` pip packages are installed, so that the CUDA provider finds
+    them without ``LD_LIBRARY_PATH``.  graphc calls it before the first CUDA
+    session; failures never raise (they are logged at debug level, and the
+    CUDA provider then reports what is missing).
+
+    Returns
+    -------
+    bool
+        True when ``preload_dlls`` ran without an error.
+    """
+    if not hasattr(ort, "preload_dlls") or not _nvidia_pip_packages():
+        return False
+    said = io.StringIO()  # preload_dlls prints its complaints: keep them for the debug log
+    try:
+        with contextlib.redirect_stdout(said):
+            ort.preload_dlls()
+    except Exception as exc:  # any failure here only means the provider may not load: not fatal
+        _log.debug("onnxruntime.preload_dlls() failed: %s: %s %s", type(exc).__name__, exc, said.getvalue().strip())
+        return False
+    if said.getvalue().strip():
+        _log.debug("onnxruntime.preload_dlls(): %s", said.getvalue().strip())
+    return True
+
+
+def _driver_present() -> bool:
     for lib in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
         try:
             ctypes.CDLL(lib)
@@ -42,6 +96,85 @@ def cuda_usable() -> bool:
         except OSError:
             continue
     return False
+
+
+def _probe_model() -> bytes:
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "graphc_cuda_probe",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+
+
+@functools.cache
+def _cuda_check() -> tuple[bool, str]:
+    """(usable, why not): the provider is built in, a driver is present, and a tiny session gets CUDA."""
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return False, "this onnxruntime has no CUDA provider (install onnxruntime-gpu instead of onnxruntime)"
+    if not _driver_present():
+        return False, "no NVIDIA driver was found (libcuda cannot be loaded): there is no usable GPU here"
+    preload_cuda_libraries()
+    try:
+        sess = ort.InferenceSession(
+            _probe_model(), sess_options=session_options(),
+            providers=[("CUDAExecutionProvider", {"device_id": 0}), "CPUExecutionProvider"],
+        )
+        got = sess.get_providers()
+    except Exception as exc:  # ORT's exception types vary between versions
+        return False, f"a test session with the CUDA provider failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    if got[0] != "CUDAExecutionProvider":
+        return False, (
+            "a test session did not get the CUDA provider (ONNX Runtime fell back to "
+            f"{got}): the CUDA or cuDNN libraries onnxruntime-gpu {ort.__version__} needs are probably missing; "
+            "see https://onnxruntime.ai/docs/execution-providers/CUDA-ExecutionProvider.html#requirements"
+        )
+    return True, ""
+
+
+def cuda_usable() -> bool:
+    """True when ONNX Runtime's CUDA provider really runs here.
+
+    Three checks, the result cached for the process: the CUDA provider is
+    built into this ``onnxruntime``; an NVIDIA driver (``libcuda``) loads;
+    and a one-node session created with the CUDA provider gets
+    ``CUDAExecutionProvider`` as its first provider (``onnxruntime-gpu``
+    lists the provider even where it cannot load, and then falls back to
+    the CPU).
+
+    Returns
+    -------
+    bool
+    """
+    return _cuda_check()[0]
+
+
+def cuda_unusable_reason() -> str:
+    """Why :func:`cuda_usable` is False (an empty string when it is True)."""
+    return _cuda_check()[1]
+
+
+def cuda_provider_options(device_id: int = 0) -> dict[str, Any]:
+    """The CUDA provider options graphc's sessions use.
+
+    Parameters
+    ----------
+    device_id : int
+        The GPU's index.
+
+    Returns
+    -------
+    dict
+        ``device_id`` and ``use_tf32`` (0: float32 matrix products at full
+        precision; ``GRAPHC_CUDA_TF32=1`` allows TF32 tensor cores).
+    """
+    tf32 = os.environ.get("GRAPHC_CUDA_TF32", "0").strip()
+    if tf32 not in ("0", "1", ""):
+        raise ValueError(f"GRAPHC_CUDA_TF32 must be 0 or 1, got {tf32!r}")
+    return {"device_id": device_id, "use_tf32": "1" if tf32 == "1" else "0"}
 
 
 def resolve_device(device: str | None = None) -> tuple[str, int]:
@@ -71,8 +204,8 @@ def resolve_device(device: str | None = None) -> tuple[str, int]:
         return ("cuda", 0) if cuda_usable() else ("cpu", 0)
     if kind == "cuda" and not cuda_usable():
         raise DeviceError(
-            f"{source} asks for {device!r}, but ONNX Runtime's CUDA provider cannot run here "
-            "(onnxruntime-gpu and an NVIDIA driver are needed); use 'cpu' or 'auto'"
+            f"{source} asks for {device!r}, but ONNX Runtime's CUDA provider cannot run here: "
+            f"{cuda_unusable_reason()}; use device='cpu' or 'auto' (GRAPHC_DEVICE=cpu|auto)"
         )
     return kind, index
 
@@ -93,13 +226,24 @@ def session_options() -> ort.SessionOptions:
     return so
 
 
-def make_session(model_bytes: bytes, device: str | None = None, training: bool = False) -> tuple[ort.InferenceSession, str]:
+def _explicit(device: str | None) -> bool:
+    if device is not None:
+        return device.strip().lower() != "auto"
+    return os.environ.get("GRAPHC_DEVICE", "auto").strip().lower() not in ("", "auto")
+
+
+def make_session(
+    model_bytes: bytes, device: str | None = None, training: bool = False, *, threads: int | None = None
+) -> tuple[ort.InferenceSession, str]:
     """Create a session for a serialized model on the resolved device.
 
     Parameters
     ----------
     model_bytes : bytes
+        A serialized ONNX model.
     device : str, optional
+        ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'cuda:N'`` (see
+        :func:`resolve_device`); None reads ``GRAPHC_DEVICE``.
     training : bool
         A training step: ONNX Runtime's memory pattern (one preallocated block
         for every intermediate of a run) is switched off.  It holds the sum of
@@ -107,26 +251,98 @@ def make_session(model_bytes: bytes, device: str | None = None, training: bool =
         steps it took peak memory from 615 MiB to 1100 MiB, for no measurable
         speed.  ``GRAPHC_MEM_PATTERN=1`` keeps it on, ``=0`` turns it off for
         every session.
+    threads : int, optional
+        ONNX Runtime's intra-op threads (default ``GRAPHC_NUM_THREADS``, else
+        ONNX Runtime's choice).
 
     Returns
     -------
     (onnxruntime.InferenceSession, str)
         The session and the device it really runs on (``'cpu'`` or ``'cuda:N'``).
+
+    Raises
+    ------
+    DeviceError
+        When CUDA was asked for explicitly (argument or ``GRAPHC_DEVICE``) and
+        the session does not get the CUDA provider (e.g. ``cuda:N`` with no
+        GPU ``N``).  With ``'auto'`` graphc falls back to the CPU instead.
     """
+    if not isinstance(model_bytes, (bytes, bytearray)):
+        raise TypeError(f"make_session: model_bytes must be a serialized model (bytes), got {type(model_bytes).__name__}")
     kind, index = resolve_device(device)
     so = session_options()
+    if threads:
+        so.intra_op_num_threads = threads
     pattern = os.environ.get("GRAPHC_MEM_PATTERN", "").strip()
     if pattern in ("0", "1"):
         so.enable_mem_pattern = pattern == "1"
     elif training:
         so.enable_mem_pattern = False
-    providers: list[Any] = ["CPUExecutionProvider"]
-    if kind == "cuda":
-        providers = [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
-    sess = ort.InferenceSession(model_bytes, sess_options=so, providers=providers)
-    if kind == "cuda" and sess.get_providers()[0] != "CUDAExecutionProvider":
-        explicit = device is not None and device != "auto" or os.environ.get("GRAPHC_DEVICE", "auto") not in ("", "auto")
-        if explicit:
-            raise DeviceError(f"asked for {kind}:{index}, but ONNX Runtime gave the session {sess.get_providers()}")
+    if kind == "cpu":
         return ort.InferenceSession(model_bytes, sess_options=so, providers=["CPUExecutionProvider"]), "cpu"
-    return sess, (f"cuda:{index}" if kind == "cuda" else "cpu")
+    preload_cuda_libraries()
+    providers: list[Any] = [("CUDAExecutionProvider", cuda_provider_options(index)), "CPUExecutionProvider"]
+    try:
+        sess = ort.InferenceSession(model_bytes, sess_options=so, providers=providers)
+        got = sess.get_providers()
+    except Exception as exc:  # a provider failure or a bad model: the CPU tells which
+        try:
+            cpu = ort.InferenceSession(model_bytes, sess_options=so, providers=["CPUExecutionProvider"])
+        except Exception:
+            raise exc from None  # the model itself is refused: not a device problem
+        if _explicit(device):
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DeviceError(f"asked for cuda:{index}, but ONNX Runtime could not create a CUDA session: {first}") from exc
+        return cpu, "cpu"
+    if got[0] != "CUDAExecutionProvider":
+        if _explicit(device):
+            raise DeviceError(
+                f"asked for cuda:{index}, but ONNX Runtime gave the session {got} (is there a GPU {index}?)"
+            )
+        return ort.InferenceSession(model_bytes, sess_options=so, providers=["CPUExecutionProvider"]), "cpu"
+    return sess, f"cuda:{index}"
+
+
+def open_session(
+    model: Any, device: str | None = None, *, training: bool = False, threads: int | None = None
+) -> ort.InferenceSession:
+    """An ONNX Runtime session for an exported model, on a chosen device.
+
+    Parameters
+    ----------
+    model : onnx.ModelProto, bytes, str or os.PathLike
+        The model, serialized or not, or the path of an ``.onnx`` file (read
+        with :func:`graphc.export.load`, which checks external data).
+    device : str, optional
+        ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'cuda:N'``; None reads
+        ``GRAPHC_DEVICE`` (default ``'auto'``).
+    training : bool
+        The model is a training step (see :func:`make_session`).
+    threads : int, optional
+        ONNX Runtime's intra-op threads (CPU work).
+
+    Returns
+    -------
+    onnxruntime.InferenceSession
+        ``session.get_providers()[0]`` tells where it runs.
+
+    Raises
+    ------
+    DeviceError
+        When ``device`` asks for CUDA and it cannot be used.
+    TypeError
+        For a ``model`` of another type.
+    """
+    if isinstance(model, (str, os.PathLike)):
+        from ..export.io import load
+
+        model = load(Path(model), check=False)
+    if hasattr(model, "SerializeToString"):
+        model = model.SerializeToString()
+    if not isinstance(model, (bytes, bytearray)):
+        raise TypeError(
+            f"open_session: model must be an onnx.ModelProto, bytes or a path, got {type(model).__name__}"
+        )
+    if threads is not None and (not isinstance(threads, int) or threads < 0):
+        raise ValueError(f"open_session: threads must be a non-negative int, got {threads!r}")
+    return make_session(bytes(model), device, training=training, threads=threads)[0]
