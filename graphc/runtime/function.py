@@ -18,6 +18,7 @@ allocated for it after the first calls.  Outputs are copied to the host, unless
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -237,7 +238,9 @@ class Function:
         self._check_unused(inputs, [v for v, _ in named], on_unused_input, givens)
         self.pass_report = run_passes(self.graph, optimize, passes)
         self.onnx_model, names = graph_to_onnx(self.graph, opset=opset, params_as_inputs=True, graph_name=self.name)
+        start = time.perf_counter()
         self._session, self.device = make_session(self.onnx_model.SerializeToString(), device, training=bool(self._updates))
+        session_seconds = time.perf_counter() - start
         self._known_sizes = names.known_sizes  # widths the graph fixes: checked at call time
         shown = {vi.name: _shape_text(vi) for vi in self.onnx_model.graph.input}
         self._specs = [self._spec(nid, name, shown[name]) for nid, name in zip(self.graph.inputs, names.inputs)]
@@ -258,11 +261,26 @@ class Function:
         self._device_type = "cuda" if self.device.startswith("cuda") else "cpu"
         self._device_id = int(self.device.split(":")[1]) if ":" in self.device else 0
         self._run_plain = self._session._sess.run  # the C++ binding: no per-call Python wrapper work
+        self._run_values = self._session._sess.run_with_ort_values
         # IO binding on CUDA (GRAPHC_IOBINDING=1 forces it on the CPU, to test the path)
         self._binding = self._device_type == "cuda" or os.environ.get("GRAPHC_IOBINDING", "").strip() == "1"
         # per updated variable, the two buffers updates are written into by turns (IO binding path)
         self._buffers: list[list[ort.OrtValue | None]] = [[None, None] for _ in self._update_targets]
         self._stateful = bool(self._shared or self._updates)
+        # a read-only function whose parameters stay unchanged for BAKE_AFTER_CALLS calls runs a
+        # second session holding them as initializers, while they stay the same objects
+        self._opset = opset
+        self._bakeable = (
+            not self._updates and bool(self._shared) and not self._binding and os.environ.get("GRAPHC_BAKE_PARAMS", "1").strip() != "0"
+        )
+        self._baked: tuple[Callable[..., Any], list[Any]] | None = None
+        self._stable_calls = 0
+        self._bake_cost = session_seconds  # until a bake is measured: the first session's creation
+        self._timing: list[float | None] = [None, None]  # smoothed run seconds: parameters fed, baked
+        # plain CPU path: per shared variable, (stored value, its C-level OrtValue) of the last call
+        self._c_values: list[tuple[Any, Any] | None] = [None] * len(self._shared)
+        slot = {id(var): k for k, (_, var) in enumerate(self._shared)}
+        self._update_slot = [slot.get(id(var)) for var in self._update_targets]
         self._errors = _BOUND_ERRORS if self._binding else _ORT_ERRORS
         self._call: Callable[[list[Any], bool], list[Any]]
         if self._binding:
@@ -417,17 +435,78 @@ class Function:
         return [r.numpy() for r in results] if copy else list(results)
 
     def _call_stateful(self, arrays: list[Any], copy: bool) -> list[Any]:
-        feed = self._feed(arrays)
+        # straight to the C++ session with C-level OrtValues: the Python wrapper of
+        # run_with_ort_values re-validates every input and iterates the result vector, which cost
+        # more than the run itself for small graphs (150 us a call with 16 parameters)
+        feed = {name: v._get_c_value() for name, v in self._feed(arrays).items()}
+        n_out = self._n_out
+        cache = self._c_values
+        if self._bakeable:
+            baked = self._baked
+            if baked is not None and all(var._storage() is v for (_, var), v in zip(self._shared, baked[1])):
+                start = time.perf_counter()
+                results = baked[0]({s.onnx_name: feed[s.onnx_name] for s in self._specs}, self._out_names, None)
+                self._timing[1] = _ema(self._timing[1], time.perf_counter() - start)
+                return [results[i].numpy() if copy else ort.OrtValue(results[i]) for i in range(n_out)]
         with _Held(self._state_locks):
-            for onnx_name, var in self._shared:
-                feed[onnx_name] = _as_ortvalue(var, "cpu", 0)
-            results = self._session.run_with_ort_values(self._out_names, feed)
-            news = results[self._n_out :]
+            unchanged = True
+            for k, (onnx_name, var) in enumerate(self._shared):
+                stored = var._storage()
+                hit = cache[k]
+                if hit is None or hit[0] is not stored:  # set_value, another function, or the first call
+                    unchanged = False
+                    ov = _as_ortvalue(var, "cpu", 0)
+                    hit = cache[k] = (var._storage(), ov._get_c_value())
+                feed[onnx_name] = hit[1]
+            if self._bakeable:
+                self._stable_calls = self._stable_calls + 1 if unchanged else 0
+                if self._stable_calls >= self._bake_threshold():
+                    self._bake([hit[0] for hit in cache])  # type: ignore[index]
+            start = time.perf_counter()
+            results = self._run_values(feed, self._out_names, None)
+            self._timing[0] = _ema(self._timing[0], time.perf_counter() - start)
+            news = [ort.OrtValue(results[i]) for i in range(n_out, len(self._out_names))]
             self._check_updates(news)
-            for var, new in zip(self._update_targets, news):
+            for j, (var, new) in enumerate(zip(self._update_targets, news)):
                 var._store(new)
-        outs = results[: self._n_out]
-        return [r.numpy() for r in outs] if copy else list(outs)
+                k = self._update_slot[j]
+                if k is not None:  # the next call reads the new value as is
+                    cache[k] = (new, results[n_out + j])
+        if copy:
+            return [results[i].numpy() for i in range(n_out)]
+        return [ort.OrtValue(results[i]) for i in range(n_out)]
+
+    def _bake_threshold(self) -> float:
+        """Unchanged calls after which baking pays: its cost over the time it saves a call.
+
+        Waiting that long before paying (the ski-rental rule) keeps a function whose
+        parameters keep changing (a validation function between training epochs) from
+        spending more than twice the best choice.  Before the first bake the cost is the
+        first session's creation time and the saving a fifth of a call; after it, both are
+        measured, and a baked session that is not faster stops baking.
+        """
+        plain, baked = self._timing
+        if plain is None:
+            return float("inf")
+        saving = plain - baked if baked is not None else 0.2 * plain
+        if saving <= 0:
+            return float("inf")
+        return max(BAKE_AFTER_CALLS, self._bake_cost / saving)
+
+    def _bake(self, values: list[Any]) -> None:
+        """Build the session that holds the parameters' current ``values`` as initializers.
+
+        Called with the variables' locks held, so the values cannot change meanwhile.  ONNX
+        Runtime folds everything computed from initializers alone (weight concatenations,
+        transposes) once and pre-packs constant GEMM operands: an MLP's inference call ran 30 %
+        faster than with the parameters fed as inputs.
+        """
+        start = time.perf_counter()
+        self._stable_calls = 0
+        model, _ = graph_to_onnx(self.graph, opset=self._opset, params_as_inputs=False, graph_name=self.name)
+        session, _ = make_session(model.SerializeToString(), "cpu")
+        self._baked = (session._sess.run_with_ort_values, values)
+        self._bake_cost = time.perf_counter() - start
 
     def _check_updates(self, news: Sequence[ort.OrtValue]) -> None:
         for var, new in zip(self._update_targets, news):
@@ -524,6 +603,15 @@ class Function:
 
 
 _MISSING = object()
+
+# the fewest calls of a read-only function with unchanged parameters before it bakes them into its
+# own session (see Function._bake_threshold for the rest of the rule)
+BAKE_AFTER_CALLS = 3
+
+
+def _ema(old: float | None, new: float) -> float:
+    """A smoothed duration (exponential moving average)."""
+    return new if old is None else 0.8 * old + 0.2 * new
 
 
 class _Held:
