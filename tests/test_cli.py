@@ -87,7 +87,7 @@ def test_version_and_help():
 
 
 def test_export_check_run_bench_an_lstm(work):
-    res = graphc_cmd("export", "nets.py:lstm", "-o", "lstm.onnx", "--check", cwd=work)
+    res = graphc_cmd("export", "nets.py:lstm", "-o", "lstm.onnx", "--check", "--runs-on", "cpu", cwd=work)
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "exported Lasagne layers from nets.py:lstm" in out

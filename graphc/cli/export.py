@@ -144,7 +144,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                     )  # fmt: skip
                 else:
                     model, report = to_onnx(
-                        outputs, parts.inputs, opset=args.opset, optimize=level, passes=switches, return_report=True
+                        outputs, parts.inputs, opset=args.opset, optimize=level, passes=switches, return_report=True,
+                        target=args.runs_on,
                     )
             except (TypeError, ValueError) as exc:
                 raise CLIError(f"cannot export {args.target}: {exc}") from exc
@@ -205,6 +206,9 @@ def add_export_parser(sub: Any) -> None:
     p.add_argument("--native-rnn", dest="native_rnn", action="store_true", default=None,
                    help="lower proven LSTM/GRU loops to ONNX LSTM/GRU (default at -O2)")  # fmt: skip
     p.add_argument("--no-native-rnn", dest="native_rnn", action="store_false", help="keep every recurrence a loop")
+    p.add_argument("--runs-on", dest="runs_on", choices=("any", "cpu", "cuda"), default="any",
+                   help="where the model will run: any (portable; LSTMs with peepholes stay loops), cpu "
+                        "(ONNX Runtime's CPU kernels: peephole LSTMs lowered too), cuda")  # fmt: skip
     p.add_argument("--input-shape", action="append", metavar="NAME=D1,D2,...",
                    help="fix an input's sizes (? keeps one dynamic), e.g. x=1,20,32")  # fmt: skip
     p.add_argument("--check", action="store_true", help="check the written model (as graphc check)")

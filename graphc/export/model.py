@@ -18,9 +18,10 @@ from ..ir.unify import known_sizes
 from . import lowering as _lowerings  # noqa: F401  (registers the lowerings)
 from .context import LoweringContext, onnx_dtype
 
-__all__ = ["to_onnx", "graph_to_onnx", "ExportedNames", "SUPPORTED_OPSETS", "DEFAULT_OPSET", "ir_version_for"]
+__all__ = ["to_onnx", "graph_to_onnx", "ExportedNames", "SUPPORTED_OPSETS", "DEFAULT_OPSET", "TARGETS", "ir_version_for"]
 
 DEFAULT_OPSET = 18
+TARGETS = ("any", "cpu", "cuda")  # where an exported model will run (see to_onnx)
 SUPPORTED_OPSETS = range(17, 22)
 
 
@@ -239,6 +240,7 @@ def to_onnx(
     optimize: Any = None,
     passes: Mapping[str, bool] | None = None,
     return_report: bool = False,
+    target: str = "any",
 ) -> Any:
     """Export symbolic expressions as an ONNX model.
 
@@ -267,6 +269,12 @@ def to_onnx(
     return_report : bool
         Also return the passes' :class:`~graphc.passes.PassReport` (what
         each pass changed), as ``(model, report)``.
+    target : {'any', 'cpu', 'cuda'}
+        Where the model will run.  ``'any'`` (default) keeps the model
+        portable: LSTMs with peepholes stay loops, since ONNX Runtime's CUDA
+        kernel ignores ONNX's peephole input and other runtimes refuse it;
+        ``'cpu'`` lowers them to ONNX ``LSTM`` too (exact on ONNX Runtime's
+        CPU kernel, and faster).
 
     Returns
     -------
@@ -285,12 +293,15 @@ def to_onnx(
         raise TypeError(f"to_onnx: name must be a str, got {type(name).__name__} {name!r}")
     if params not in ("initializers", "inputs"):
         raise ValueError(f"to_onnx: params must be 'initializers' or 'inputs', got {params!r}")
+    if target not in TARGETS:
+        raise ValueError(f"to_onnx: target must be one of {', '.join(map(repr, TARGETS))}, got {target!r}")
     _check_opset(opset)
     outs = _normalize_outputs(outputs)
     graph = build_graph(outs, list(inputs) if inputs is not None else None, what="to_onnx")
     from ..passes.manager import optimize as run_passes
 
     graph.frozen_params = params == "initializers"  # the model holds today's values: passes may use them
+    graph.target = target
     report = run_passes(graph, optimize, passes)
     model, _ = graph_to_onnx(graph, opset=opset, params_as_inputs=params == "inputs", graph_name=name)
     if check:

@@ -85,6 +85,9 @@ class Graph:
         # True when the shared variables' current values are final (an inference model exported with
         # its parameters as initializers): passes may then rely on those values
         self.frozen_params = False
+        # where the model will run: 'cpu', 'cuda', or 'any' (unknown: an export served elsewhere);
+        # passes that rely on one runtime's kernels check it
+        self.target = "any"
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -246,6 +249,7 @@ class Graph:
         g.inputs = list(self.inputs)
         g.outputs = list(self.outputs)
         g.frozen_params = self.frozen_params
+        g.target = self.target
         return g
 
     def subgraph_copy(self, nodes: Iterable[int]) -> Graph:

@@ -19,6 +19,12 @@ initializers) are left out of the native op (``zero_initial``): ONNX's default
 initial state is zero, and the batch-sized broadcast of the state (``Shape``,
 ``Expand``) goes with them.  That is most of a batch-1 model's per-call cost
 besides the cell itself.
+
+Peephole LSTMs are lowered only for a graph whose target is the CPU
+(``graph.target == 'cpu'``): ONNX Runtime's CUDA LSTM kernel runs cuDNN, which
+has no peepholes, and ignores the ``P`` input (read in its source,
+``cudnn_rnn_base.cc``), and other runtimes (TensorRT) refuse it; an export for
+an unknown runtime (``'any'``) keeps such a cell a loop.
 """
 
 from __future__ import annotations
@@ -176,6 +182,8 @@ def _lower_lstm(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Va
         return False  # the stacked cell states are needed, and ONNX's LSTM does not give them
     (c_out, _), (h_out, _) = body.outputs
     for peepholes in (True, False):
+        if peepholes and graph.target != "cpu":
+            continue  # only ONNX Runtime's CPU kernel is known to honour P
         cell_t, hid_t = lstm_template(h, peepholes)
         env = dict(seed)
         if not (match(body, cell_t, c_out, env) and match(body, hid_t, h_out, env)):

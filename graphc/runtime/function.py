@@ -36,7 +36,7 @@ from ..tensor.basic import as_tensor_variable
 from ..tensor.elemwise import cast
 from ..tensor.shared import SharedVariable
 from ..tensor.variable import Variable
-from .providers import make_session
+from .providers import make_session, resolve_device
 
 __all__ = ["function", "Function", "UnusedInputError"]
 
@@ -236,6 +236,7 @@ class Function:
         named += [(new, f"update{i}") for i, (_, new) in enumerate(self._updates)]
         self.graph: Graph = build_graph(named, list(inputs), what=self.name, replace=givens)
         self._check_unused(inputs, [v for v, _ in named], on_unused_input, givens)
+        self.graph.target = resolve_device(device)[0]  # the passes may use what its kernels do
         self.pass_report = run_passes(self.graph, optimize, passes)
         self.onnx_model, names = graph_to_onnx(self.graph, opset=opset, params_as_inputs=True, graph_name=self.name)
         start = time.perf_counter()

@@ -48,8 +48,8 @@ def test_lowered_cells_match_the_loop(cls, kw):
     graphc.random.set_rng(np.random.RandomState(3))
     l_in = InputLayer((None, None, 3), name="x")
     layer = cls(l_in, 5, hid_init=graphc.init.Normal(0.5), **kw)
-    native = to_onnx({"y": layer}, optimize="O2")
-    loop = to_onnx({"y": layer}, optimize="O2", passes={"native_rnn": False})
+    native = to_onnx({"y": layer}, optimize="O2", target="cpu")
+    loop = to_onnx({"y": layer}, optimize="O2", passes={"native_rnn": False}, target="cpu")
     onnx.checker.check_model(native, full_check=True)
     want_op = "LSTM" if cls is LSTMLayer else "GRU"
     assert want_op in _ops(native) and not _has_loop(native)
@@ -66,6 +66,7 @@ def test_pass_on_the_ir_keeps_values_and_node_count_drops():
     l_in = InputLayer((None, None, 3))
     layer = LSTMLayer(l_in, 4)
     g = build_graph([(get_output(layer), "y")], [l_in.input_var])
+    g.target = "cpu"  # peephole cells are lowered only for ONNX Runtime's CPU kernel
     PassManager("O1").run(g)
     feeds = {l_in.input_var.name: RNG.normal(size=(2, 6, 3)).astype(np.float32)}
     before = evaluate(g, feeds)[0]
@@ -82,21 +83,21 @@ def test_what_is_not_lowered():
     l_in = InputLayer((None, None, 3), name="x")
     l_mask = InputLayer((None, None), name="m")
     masked = LSTMLayer(l_in, 4, mask_input=l_mask)  # masks may have holes: never lowered
-    assert _has_loop(to_onnx({"y": masked}, optimize="O2"))
+    assert _has_loop(to_onnx({"y": masked}, optimize="O2", target="cpu"))
     no_pre = GRULayer(l_in, 4, precompute_input=False)  # hoisting moves the projection out, then it lowers
-    assert "GRU" in _ops(to_onnx({"y": no_pre}, optimize="O2"))
-    assert _has_loop(to_onnx({"y": no_pre}, optimize="O2", passes={"hoist": False}))
+    assert "GRU" in _ops(to_onnx({"y": no_pre}, optimize="O2", target="cpu"))
+    assert _has_loop(to_onnx({"y": no_pre}, optimize="O2", passes={"hoist": False}, target="cpu"))
     linear = LSTMLayer(l_in, 4, nonlinearity=None)  # identity is not an ONNX RNN activation
-    assert _has_loop(to_onnx({"y": linear}, optimize="O2"))
+    assert _has_loop(to_onnx({"y": linear}, optimize="O2", target="cpu"))
     relu = LSTMLayer(l_in, 4, nonlinearity=T.nnet.relu)  # ONNX Runtime mis-computes a Relu output activation
-    assert _has_loop(to_onnx({"y": relu}, optimize="O2"))
+    assert _has_loop(to_onnx({"y": relu}, optimize="O2", target="cpu"))
     l64 = InputLayer((None, None, 3), input_var=T.tensor3("x64", dtype="float64"))
     graphc.config.floatX = "float64"
     try:
         lstm64 = LSTMLayer(l64, 4)  # ONNX Runtime's LSTM kernel is float32 only
     finally:
         graphc.config.floatX = "float32"
-    assert _has_loop(to_onnx({"y": lstm64}, optimize="O2"))
+    assert _has_loop(to_onnx({"y": lstm64}, optimize="O2", target="cpu"))
     # the stacked cell states are needed: ONNX's LSTM cannot give them
     x = T.tensor3("x")
     W = graphc.shared(RNG.normal(size=(3, 8)), name="W")
@@ -110,7 +111,7 @@ def test_what_is_not_lowered():
 
     proj = T.dot(x, W)
     (cells, hids), _ = graphc.scan(step, sequences=proj, outputs_info=[T.zeros((x.shape[1], 2)), T.zeros((x.shape[1], 2))])
-    m = to_onnx({"c": cells, "h": hids}, [x], optimize="O2")
+    m = to_onnx({"c": cells, "h": hids}, [x], optimize="O2", target="cpu")
     assert _has_loop(m)
 
 
@@ -119,10 +120,10 @@ def test_bidirectional_pair_both_lower():
     fwd = LSTMLayer(l_in, 4)
     bwd = LSTMLayer(l_in, 4, backwards=True)
     both = graphc.layers.ConcatLayer([fwd, bwd], axis=2)
-    native = to_onnx({"y": both})
+    native = to_onnx({"y": both}, target="cpu")
     ops = [n.op_type for n in native.graph.node]
     assert ops.count("LSTM") == 2 and not {"Loop", "Scan"} & set(ops)
-    loop = to_onnx({"y": both}, passes={"native_rnn": False})
+    loop = to_onnx({"y": both}, passes={"native_rnn": False}, target="cpu")
     x = RNG.normal(size=(2, 5, 3)).astype(np.float32)
     np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
 
@@ -135,16 +136,16 @@ def test_zero_initial_states_are_left_out_of_frozen_exports(cls):
     l_in = InputLayer((None, None, 3), name="x")
     zero = cls(l_in, 5)
     nonzero = cls(l_in, 5, hid_init=graphc.init.Normal(0.5))
-    loop = to_onnx({"y": zero}, passes={"native_rnn": False})
-    native = to_onnx({"y": zero})
+    loop = to_onnx({"y": zero}, passes={"native_rnn": False}, target="cpu")
+    native = to_onnx({"y": zero}, target="cpu")
     op = "LSTM" if cls is LSTMLayer else "GRU"
     node = next(n for n in native.graph.node if n.op_type == op)
     n_states = 2 if cls is LSTMLayer else 1
     assert list(node.input[5 : 5 + n_states]) == [""] * n_states
     assert not {"Expand", "Shape"} & _ops(native)
-    kept = next(n for n in to_onnx({"y": nonzero}).graph.node if n.op_type == op)
+    kept = next(n for n in to_onnx({"y": nonzero}, target="cpu").graph.node if n.op_type == op)
     assert all(kept.input[5 : 5 + n_states])
-    as_inputs = to_onnx({"y": zero}, params="inputs")  # the values may change: nothing assumed
+    as_inputs = to_onnx({"y": zero}, params="inputs", target="cpu")  # the values may change: nothing assumed
     assert all(next(n for n in as_inputs.graph.node if n.op_type == op).input[5 : 5 + n_states])
     for b, t in [(3, 6), (1, 1)]:
         x = RNG.normal(size=(b, t, 3)).astype(np.float32)
@@ -158,10 +159,27 @@ def test_zero_initial_follows_the_values_at_export_time():
     """Frozen means today's value: after set_value to non-zero, the next export keeps the state."""
     l_in = InputLayer((None, None, 3), name="x")
     layer = LSTMLayer(l_in, 4)
-    assert "Expand" not in _ops(to_onnx({"y": layer}))
+    assert "Expand" not in _ops(to_onnx({"y": layer}, target="cpu"))
     layer.hid_init.set_value(np.full((1, 4), 0.25, np.float32))
-    native = to_onnx({"y": layer})
-    loop = to_onnx({"y": layer}, passes={"native_rnn": False})
+    native = to_onnx({"y": layer}, target="cpu")
+    loop = to_onnx({"y": layer}, passes={"native_rnn": False}, target="cpu")
     assert "Expand" in _ops(native)
     x = RNG.normal(size=(2, 3, 3)).astype(np.float32)
     np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+
+
+def test_peephole_cells_are_lowered_only_for_the_cpu():
+    """ONNX Runtime's CUDA LSTM (cuDNN) ignores the peephole input P: exports for any runtime or
+    for CUDA keep a peephole cell a loop; cells without peepholes lower for every target."""
+    l_in = InputLayer((None, None, 3), name="x")
+    peep = LSTMLayer(l_in, 4)
+    plain = LSTMLayer(l_in, 4, peepholes=False)
+    for target in ("any", "cuda"):
+        assert _has_loop(to_onnx({"y": peep}, target=target)) and "LSTM" not in _ops(to_onnx({"y": peep}, target=target))
+        assert "LSTM" in _ops(to_onnx({"y": plain}, target=target))
+    assert "LSTM" in _ops(to_onnx({"y": peep}, target="cpu"))
+    assert _has_loop(to_onnx({"y": peep}))  # the default is portable
+    with pytest.raises(ValueError, match="target must be one of"):
+        to_onnx({"y": peep}, target="gpu")
+    f = graphc.function([l_in.input_var], get_output(peep), device="cpu")  # a function knows its device
+    assert f.graph.target == "cpu" and "LSTM" in {n.op_type for n in f.onnx_model.graph.node}
