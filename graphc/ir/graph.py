@@ -79,6 +79,7 @@ class Graph:
 
     def __init__(self) -> None:
         self._g = nx.MultiDiGraph()
+        self._data: dict[int, NodeData] = {}  # node id -> data, mirrored from the networkx graph for fast reads
         self._ids = itertools.count()
         self.inputs: list[int] = []
         self.outputs: list[tuple[Value, str]] = []
@@ -107,6 +108,7 @@ class Graph:
         nid = next(self._ids)
         self._touched(nid)
         self._g.add_node(nid, data=data)
+        self._data[nid] = data
         for pos, (src, port) in enumerate(inputs):
             if src not in self._g:
                 raise KeyError(f"input {pos} of new node comes from unknown node {src}")
@@ -119,6 +121,7 @@ class Graph:
             raise ValueError(f"node {nid} ({self.data(nid).op}) still has uses")
         self._touched(nid)
         self._g.remove_node(nid)
+        del self._data[nid]
         self.inputs = [i for i in self.inputs if i != nid]
 
     def set_inputs(self, nid: int, inputs: Iterable[Value]) -> None:
@@ -132,7 +135,7 @@ class Graph:
     # -- queries -----------------------------------------------------------
     def data(self, nid: int) -> NodeData:
         """The :class:`NodeData` of a node."""
-        return self._g.nodes[nid]["data"]
+        return self._data[nid]
 
     def type_of(self, value: Value) -> TensorType:
         """Type of a value."""
@@ -235,6 +238,8 @@ class Graph:
         if dead:
             self._touched(*dead)
         self._g.remove_nodes_from(dead)
+        for n in dead:
+            del self._data[n]
         return len(dead)
 
     def copy(self) -> Graph:
@@ -244,7 +249,7 @@ class Graph:
         g._reset_caches()
         for n in g._g.nodes:
             old: NodeData = g._g.nodes[n]["data"]
-            g._g.nodes[n]["data"] = NodeData(**{**old.__dict__, "attrs": dict(old.attrs), "types": list(old.types)})
+            g._g.nodes[n]["data"] = g._data[n] = NodeData(**{**old.__dict__, "attrs": dict(old.attrs), "types": list(old.types)})
         g._ids = itertools.count(max(self._g.nodes, default=-1) + 1)
         g.inputs = list(self.inputs)
         g.outputs = list(self.outputs)
@@ -256,7 +261,10 @@ class Graph:
         """A copy holding only ``nodes`` and the edges between them (no inputs/outputs set)."""
         keep = set(nodes)
         g = self.copy()
-        g._g.remove_nodes_from([n for n in list(g._g.nodes) if n not in keep])
+        gone = [n for n in list(g._g.nodes) if n not in keep]
+        g._g.remove_nodes_from(gone)
+        for n in gone:
+            del g._data[n]
         g._reset_caches()
         g.inputs = [i for i in g.inputs if i in keep]
         g.outputs = [(v, name) for v, name in g.outputs if v[0] in keep]

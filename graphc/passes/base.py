@@ -53,10 +53,16 @@ def frozen_attrs(attrs: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def scan_nodes(graph: Graph) -> Iterator[int]:
-    """The ``scan`` op nodes of ``graph`` (not of nested bodies)."""
-    for nid in graph.op_nodes():
-        if graph.data(nid).op == "scan":
-            yield nid
+    """The ``scan`` op nodes of ``graph`` (not of nested bodies), in topological order.
+
+    Most graphs the passes visit (loop bodies) hold no scan: those are found
+    without sorting the graph, which a pass's mutations keep invalidating.
+    """
+    scans = [nid for nid in graph.nodes() if graph.data(nid).op == "scan"]
+    if len(scans) > 1:
+        rank = {nid: i for i, nid in enumerate(graph.toposort())}
+        scans.sort(key=rank.__getitem__)
+    return iter(scans)
 
 
 def own_bodies(graph: Graph) -> None:
