@@ -7,6 +7,7 @@ initializer cannot handle raise ``ValueError`` naming the shape.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,18 @@ __all__ = [
 class Initializer:
     """Base class: ``init(shape)`` calls :meth:`sample`."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        sample = cls.__dict__.get("sample")
+        if sample is not None and not getattr(sample, "_checks_shape", False):
+            # every sample() (subclasses' and users' own) refuses a bad shape before numpy sees it
+            @functools.wraps(sample)
+            def checked(self: Initializer, shape: Any) -> np.ndarray:
+                return sample(self, _checked_shape(self, shape))
+
+            checked._checks_shape = True  # type: ignore[attr-defined]
+            cls.sample = checked  # type: ignore[method-assign]
+
     def __call__(self, shape: Any) -> np.ndarray:
         return self.sample(tuple(shape))
 
@@ -44,6 +57,23 @@ class Initializer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({args})"
+
+
+def _checked_shape(init: Initializer, shape: Any) -> tuple[int, ...]:
+    """``shape`` as a tuple of non-negative ints, or an error naming the initializer and the shape."""
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{type(init).__name__}.sample: shape must be a tuple of ints, got {shape!r}") from None
+    for k, size in enumerate(shape):
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
+            raise TypeError(f"{type(init).__name__}.sample: shape {shape} has {size!r} at entry {k}; expected ints")
+        if size < 0:
+            raise ValueError(
+                f"{type(init).__name__}.sample: shape {shape} has a negative size {size} at entry {k}; "
+                "expected non-negative ints"
+            )
+    return shape
 
 
 def _gain(gain: Any, owner: str = "init") -> float:

@@ -57,6 +57,14 @@ def _build(fname: str, what: str, a: Variable, b: Variable, make: Callable[[], V
         raise ValueError(f"{fname}: {what} {a!r} and {b!r} do not match: {exc}") from exc
 
 
+def _operands(fname: str, a: Any, b: Any, names: tuple[str, str] = ("predictions", "targets")) -> tuple[Variable, Variable]:
+    """Both operands of a loss as tensors; None or a string is refused naming the loss and the argument."""
+    for name, value in zip(names, (a, b)):
+        if value is None or isinstance(value, (str, bytes)):
+            raise TypeError(f"{fname}: {name} is {value!r}; expected a tensor (an expression or an array)")
+    return as_tensor_variable(a), as_tensor_variable(b)
+
+
 def align_targets(predictions: Any, targets: Any) -> tuple[Variable, Variable]:
     """Align a target vector with a prediction column (Lasagne's helper).
 
@@ -100,7 +108,7 @@ def binary_crossentropy(predictions: Any, targets: Any) -> Variable:
     ValueError
         If the shapes do not broadcast.
     """
-    p, t = align_targets(predictions, targets)
+    p, t = align_targets(*_operands("binary_crossentropy", predictions, targets))
     return _build("binary_crossentropy", "predictions", p, t, lambda: T.nnet.binary_crossentropy(p, t))
 
 
@@ -150,7 +158,7 @@ def categorical_crossentropy(predictions: Any, targets: Any) -> Variable:
     ValueError
         If the shapes differ.
     """
-    p, t = as_tensor_variable(predictions), as_tensor_variable(targets)
+    p, t = _operands("categorical_crossentropy", predictions, targets)
     fname = "categorical_crossentropy"
     _class_targets(fname, p, t)
     if t.ndim == p.ndim - 1:
@@ -175,7 +183,7 @@ def squared_error(a: Any, b: Any) -> Variable:
     ValueError
         If the shapes do not broadcast.
     """
-    x, y = align_targets(a, b)
+    x, y = align_targets(*_operands("squared_error", a, b, ("a", "b")))
     return _build("squared_error", "operands", x, y, lambda: T.sqr(x - y))
 
 
@@ -262,7 +270,7 @@ def binary_hinge_loss(
             stacklevel=2,
         )
         log_odds = True
-    p, t = as_tensor_variable(predictions), as_tensor_variable(targets)
+    p, t = _operands("binary_hinge_loss", predictions, targets)
     if not log_odds:
         p = T.log(p / (1 - p))
     if binary:
@@ -298,7 +306,7 @@ def multiclass_hinge_loss(predictions: Any, targets: Any, delta: Any = 1) -> Var
         If the shapes differ.
     """
     fname = "multiclass_hinge_loss"
-    p, t = as_tensor_variable(predictions), as_tensor_variable(targets)
+    p, t = _operands("multiclass_hinge_loss", predictions, targets)
     _class_targets(fname, p, t)
     idx = T.argmax(t, axis=-1) if t.ndim == p.ndim else _indices(fname, t)
     axis = p.ndim - 1
@@ -331,7 +339,7 @@ def huber_loss(predictions: Any, targets: Any, delta: Any = 1) -> Variable:
     ValueError
         If the shapes do not broadcast.
     """
-    p, t = align_targets(predictions, targets)
+    p, t = align_targets(*_operands("huber_loss", predictions, targets))
 
     def make() -> Variable:
         abs_diff = abs(t - p)
@@ -365,7 +373,7 @@ def binary_accuracy(predictions: Any, targets: Any, threshold: Any = 0.5) -> Var
     ValueError
         If the shapes do not broadcast.
     """
-    p, t = align_targets(predictions, targets)
+    p, t = align_targets(*_operands("binary_accuracy", predictions, targets))
     return _build("binary_accuracy", "predictions", p, t, lambda: T.eq(T.ge(p, threshold), t))
 
 
@@ -406,7 +414,7 @@ def categorical_accuracy(predictions: Any, targets: Any, top_k: int = 1) -> Vari
     fname = "categorical_accuracy"
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ValueError(f"{fname}: top_k must be a positive int, got {top_k!r}")
-    p, t = as_tensor_variable(predictions), as_tensor_variable(targets)
+    p, t = _operands("categorical_accuracy", predictions, targets)
     _class_targets(fname, p, t)
     idx = T.argmax(t, axis=-1) if t.ndim == p.ndim else _indices(fname, t)
     axis = p.ndim - 1

@@ -388,14 +388,13 @@ row(R, "set-value-str", "SharedVariable.set_value", "a string", lambda: _W.set_v
 row(R, "set-value-float-into-int", "SharedVariable.set_value", "floats 2.5 into an int32 variable", lambda: graphc.shared(np.ones(3, np.int32), name="I").set_value(np.full(3, 2.5)),
     TypeError, r"shared variable 'I'", r"float64 cannot be cast safely to int32")
 row(R, "shared-none", "graphc.shared", "None", lambda: graphc.shared(None, name="S"),
-    TypeError, r"shared\(\) value 'S' has dtype object", r"expected a numeric array")
+    TypeError, r"shared\(\) value None of shared variable 'S' has dtype object", r"expected a numeric array")
 row(R, "shared-dtype", "graphc.shared", "dtype 'float17'", lambda: graphc.shared(np.ones(3), dtype="float17"),
     TypeError, r"unknown dtype 'float17'", r"expected one of")
-gap(G, "shared-str-message", "graphc.shared", "a string value 'abc', no name", lambda: graphc.shared("abc"),
-    TypeError, r"'abc'", r"expected a numeric array",
-    now="TypeError 'shared() value None has dtype <U3': it names the missing name (None), not the value")
-gap(G, "shared-ragged", "graphc.shared", "a ragged list [[1, 2], [3]]", lambda: graphc.shared([[1, 2], [3]], name="R"),
-    ValueError, r"shared", r"'R'", now="numpy's ValueError 'setting an array element with a sequence...', naming neither shared() nor R")
+row(R, "shared-str-message", "graphc.shared", "a string value 'abc', no name", lambda: graphc.shared("abc"),
+    TypeError, r"'abc'", r"expected a numeric array")
+row(R, "shared-ragged", "graphc.shared", "a ragged list [[1, 2], [3]]", lambda: graphc.shared([[1, 2], [3]], name="R"),
+    ValueError, r"shared", r"'R'")
 row(R, "set-value-overflow", "SharedVariable.set_value", "2**40 into an int32 variable", lambda: graphc.shared(np.ones(3, np.int32), name="I").set_value(np.array([2**40, 1, 1])),
     ValueError, r"shared variable 'I'", r"int32")
 
@@ -417,8 +416,8 @@ row(R, "input-twice", "graphc.function", "x listed twice", lambda: graphc.functi
     ValueError, r"input 1 \(<x", r"listed twice")
 row(R, "unknown-keyword", "graphc.function", "a misspelled keyword", lambda: graphc.function([_x], _x.sum(), frobnicate=1),
     TypeError, r"unexpected arguments", r"frobnicate")
-gap(G, "output-str", "graphc.function", "a string as the output", lambda: graphc.function([_x], "x"),
-    TypeError, r"graphc.function", r"output", now="TypeError \"cannot convert 'x' to a tensor\", naming neither graphc.function nor its outputs")
+row(R, "output-str", "graphc.function", "a string as the output", lambda: graphc.function([_x], "x"),
+    TypeError, r"graphc.function", r"output")
 row(R, "givens-dtype", "graphc.function", "givens: float32 y replaced by an int32 matrix", lambda: graphc.function([_y], _y * 2, givens={_y: T.imatrix("g")}),
     TypeError, r"givens: <y: float32", r"<g: int32", r"different dtype or rank")
 row(R, "givens-rank", "graphc.function", "givens: matrix y replaced by a vector", lambda: graphc.function([_y], _y * 2, givens={_y: T.vector("g")}),
@@ -443,12 +442,12 @@ row(R, "passes-unknown", "graphc.function", "passes={'nope': False}", lambda: gr
     ValueError, r"unknown passes \['nope'\]", r"known passes: \['canonicalize'")
 row(R, "passes-list", "graphc.function", "passes=['cse'] (a list, not a dict)", lambda: graphc.function([_x], _x.sum(), passes=["cse"]),
     TypeError, r"passes", r"dict")
-gap(G, "givens-static-shape", "graphc.function", "givens: x (None, 3) replaced by z (None, 4)", lambda: graphc.function([_z], _x * 2, givens={_x: _z}),
-    ValueError, r"givens", r"<x", r"<z", now="accepted: the graph keeps x's static size 3 where 4 arrives")
-gap(G, "givens-flat-list", "graphc.function", "givens=[x, z] (not pairs)", lambda: graphc.function([_z], _x * 2, givens=[_x, _z]),
-    TypeError, r"givens", r"pairs", now="TypeError 'len() of <x: ...>: axis 0 has symbolic size x_dim0'")
-gap(G, "givens-cycle", "graphc.function", "givens={x: x + y} (x replaced by an expression of itself)", lambda: graphc.function([_y], _x * 2, givens={_x: _x + _y}),
-    ValueError, r"givens", r"<x", now="KeyError holding a bare integer (an object id)")
+row(R, "givens-static-shape", "graphc.function", "givens: x (None, 3) replaced by z (None, 4)", lambda: graphc.function([_z], _x * 2, givens={_x: _z}),
+    ValueError, r"givens", r"<x", r"<z")
+row(R, "givens-flat-list", "graphc.function", "givens=[x, z] (not pairs)", lambda: graphc.function([_z], _x * 2, givens=[_x, _z]),
+    TypeError, r"givens", r"pairs")
+row(R, "givens-cycle", "graphc.function", "givens={x: x + y} (x replaced by an expression of itself)", lambda: graphc.function([_y], _x * 2, givens={_x: _x + _y}),
+    ValueError, r"givens", r"<x")
 row(R, "function-name", "graphc.function", "name=5", lambda: graphc.function([_x], _x * 2, name=5),
     TypeError, r"name", r"str")
 
@@ -478,8 +477,8 @@ row(R, "call-ragged", "Function.__call__", "a ragged nested list", lambda: _doub
     TypeError, r"input 'x' could not be converted to an array", r"inhomogeneous")
 row(R, "call-runtime-broadcast", "Function.__call__", "u + v with u of 3 and v of 4 elements (sizes only known at run time)", lambda: _add()(np.ones(3), np.ones(4)),
     ValueError, r"ONNX Runtime could not run the graph on inputs u\(3,\), v\(4,\)", r"Add", r"broadcast")
-gap(G, "call-int-overflow", "Function.__call__", "2**40 for an int32 input", lambda: _ints()(np.array([2**40])),
-    ValueError, r"input 'iv'", r"int32", now="accepted: the value wraps around to 0")
+row(R, "call-int-overflow", "Function.__call__", "2**40 for an int32 input", lambda: _ints()(np.array([2**40])),
+    ValueError, r"input 'iv'", r"int32")
 
 # --- graphc.grad ------------------------------------------------------------------------------
 R, G = section("Gradients: `graphc.grad`")
@@ -493,18 +492,18 @@ row(R, "grad-wrt-int", "graphc.grad", "wrt an int32 scalar", lambda: graphc.grad
     TypeError, r"cannot differentiate with respect to <i: int32\(\)>", r"not a float tensor")
 row(R, "grad-int-cost", "graphc.grad", "an int32 cost", lambda: graphc.grad(T.cast(_cost, "int32"), _W),
     TypeError, r"the cost must be a float scalar", r"<cast: int32\(\)>")
-gap(G, "grad-wrt-str", "graphc.grad", "wrt the string 'W'", lambda: graphc.grad(_cost, "W"),
-    TypeError, r"wrt", r"'W'", now="TypeError \"cannot convert 'W' to a tensor\", naming neither grad nor wrt")
+row(R, "grad-wrt-str", "graphc.grad", "wrt the string 'W'", lambda: graphc.grad(_cost, "W"),
+    TypeError, r"wrt", r"'W'")
 row(R, "grad-no-cost", "graphc.grad", "cost None and no known_grads", lambda: graphc.grad(None, _W),
     TypeError, r"grad: give a cost", r"or known_grads")
 row(R, "grad-keyword", "graphc.grad", "a misspelled keyword", lambda: graphc.grad(_cost, _W, consider_constants=[_x]),
     TypeError, r"grad\(\) got unexpected arguments", r"consider_constants")
-gap(G, "grad-wrt-array", "graphc.grad", "wrt a numpy array", lambda: graphc.grad(_cost, np.ones(3)),
-    TypeError, r"wrt", r"variable", now="DisconnectedInputError: the array becomes a constant the cost 'does not depend on'")
-gap(G, "grad-consider-constant", "graphc.grad", "consider_constant=[3]", lambda: graphc.grad(_cost, _W, consider_constant=[3]),
-    TypeError, r"consider_constant", r"3", now="accepted and ignored")
-gap(G, "grad-known-grads-shape", "graphc.grad", "known_grads: a (None, 5) gradient for a (None, 2) expression", lambda: graphc.grad(None, _W, known_grads={T.dot(_x, _W): T.matrix("g", shape=(None, 5))}),
-    ValueError, r"known_grads", r"<g", now="ValueError from a matmul deep in the backward pass, naming neither known_grads nor g's expression")
+row(R, "grad-wrt-array", "graphc.grad", "wrt a numpy array", lambda: graphc.grad(_cost, np.ones(3)),
+    TypeError, r"wrt", r"variable")
+row(R, "grad-consider-constant", "graphc.grad", "consider_constant=[3]", lambda: graphc.grad(_cost, _W, consider_constant=[3]),
+    TypeError, r"consider_constant", r"3")
+row(R, "grad-known-grads-shape", "graphc.grad", "known_grads: a (None, 5) gradient for a (None, 2) expression", lambda: graphc.grad(None, _W, known_grads={T.dot(_x, _W): T.matrix("g", shape=(None, 5))}),
+    ValueError, r"known_grads", r"<g")
 
 # --- graphc.scan ------------------------------------------------------------------------------
 R, G = section("Loops: `graphc.scan`")
@@ -516,8 +515,8 @@ row(R, "scan-state-rank", "graphc.scan", "the step turns the vector state into a
     TypeError, r"carried state 0", r"returns float32\(3, 3\)")
 row(R, "scan-taps", "graphc.scan", "outputs_info with taps [-1, -2]", lambda: graphc.scan(lambda s, h: h + s, sequences=_seq, outputs_info={"initial": _h0, "taps": [-1, -2]}),
     TypeError, r"scan: outputs_info dicts support only \{'initial': value\}", r"taps \[-1\]")
-gap(G, "scan-outputs-info-str", "graphc.scan", "outputs_info='h'", lambda: graphc.scan(lambda s, h: h + s, sequences=_seq, outputs_info="h"),
-    TypeError, r"scan", r"outputs_info", now="TypeError \"cannot convert 'h' to a tensor\", naming neither scan nor outputs_info")
+row(R, "scan-outputs-info-str", "graphc.scan", "outputs_info='h'", lambda: graphc.scan(lambda s, h: h + s, sequences=_seq, outputs_info="h"),
+    TypeError, r"scan", r"outputs_info")
 row(R, "scan-no-steps", "graphc.scan", "no sequences and no n_steps", lambda: graphc.scan(lambda h: h * 2, outputs_info=_h0),
     ValueError, r"scan: give sequences or n_steps")
 row(R, "scan-n-steps-negative", "graphc.scan", "n_steps=-2", lambda: graphc.scan(lambda h: h * 2, outputs_info=_h0, n_steps=-2),
@@ -532,10 +531,10 @@ row(R, "scan-lengths", "graphc.scan", "sequences of 4 and 5 steps", lambda: grap
     ValueError, r"scan: sequences have different lengths \[4, 5\]", r"axis 0")
 row(R, "scan-keyword", "graphc.scan", "a misspelled keyword", lambda: graphc.scan(lambda s: s, sequences=_seq, n_step=3),
     TypeError, r"scan\(\) got unexpected arguments", r"n_step")
-gap(G, "scan-fn", "graphc.scan", "fn=3 (not callable)", _scan_fn_not_callable,
-    TypeError, r"scan", r"callable", now="TypeError \"'int' object is not callable\", naming neither scan nor fn")
-gap(G, "scan-sequence-taps", "graphc.scan", "a sequence given as {'input': seq, 'taps': [0, 1]}", lambda: graphc.scan(lambda s, h: h + s, sequences={"input": _seq, "taps": [0, 1]}, outputs_info=_h0),
-    TypeError, r"scan", r"taps", now="TypeError 'cannot make a constant of dict (dtype object)'")
+row(R, "scan-fn", "graphc.scan", "fn=3 (not callable)", _scan_fn_not_callable,
+    TypeError, r"scan", r"callable")
+row(R, "scan-sequence-taps", "graphc.scan", "{'input': seq, 'taps': [0, 1]} (two taps: two step arguments) with a step taking one", lambda: graphc.scan(lambda s, h: h + s, sequences={"input": _seq, "taps": [0, 1]}, outputs_info=_h0),
+    TypeError, r"scan", r"taps")
 
 # --- Lasagne layers ---------------------------------------------------------------------------
 R, G = section("Lasagne layers: constructors (`graphc.layers`)")
@@ -695,16 +694,16 @@ row(R, "bias-layer", "BiasLayer", "b of 4 entries for 5 features", lambda: BiasL
     ValueError, r"parameter 'bias.b'", r"\(4,\), should be \(5,\)")
 row(R, "inverse-layer", "InverseLayer", "incoming (None, 5) for a layer whose output is (None, 4)", lambda: InverseLayer(_inp, DenseLayer(InputLayer((None, 3)), 4), name="inv"),
     ValueError, r"InverseLayer 'inv'", r"incoming shape \(None, 5\) must match the inverted layer's output shape \(None, 4\)")
-gap(G, "input-var-shape", "InputLayer", "shape (None, 5) with an input_var of static shape (None, 4)", lambda: InputLayer((None, 5), input_var=T.matrix("v", shape=(None, 4)), name="x"),
-    ValueError, r"InputLayer 'x'", r"\(None, 5\)", now="accepted: the layer says 5 features, its variable 4")
-gap(G, "slice-index-constructor", "SliceLayer", "index 7 on an axis of 5", lambda: SliceLayer(_inp, 7, axis=1, name="sl"),
-    ValueError, r"SliceLayer 'sl'", r"index 7 is out of range", now="accepted by the constructor; the error comes at the first output_shape or get_output")
+row(R, "input-var-shape", "InputLayer", "shape (None, 5) with an input_var of static shape (None, 4)", lambda: InputLayer((None, 5), input_var=T.matrix("v", shape=(None, 4)), name="x"),
+    ValueError, r"InputLayer 'x'", r"\(None, 5\)")
+row(R, "slice-index-constructor", "SliceLayer", "index 7 on an axis of 5", lambda: SliceLayer(_inp, 7, axis=1, name="sl"),
+    ValueError, r"SliceLayer 'sl'", r"index 7 is out of range")
 row(R, "dense-nonlinearity-str", "DenseLayer", "nonlinearity='relu' (a string)", lambda: DenseLayer(_inp, 4, nonlinearity="relu", name="d"),
     TypeError, r"DenseLayer 'd'", r"nonlinearity must be callable")
-gap(G, "global-pool-function", "GlobalPoolLayer", "pool_function='median' (a string)", lambda: GlobalPoolLayer(_img, pool_function="median", name="gp"),
-    TypeError, r"GlobalPoolLayer 'gp'", r"pool_function", now="accepted; get_output then fails with \"'str' object is not callable\"")
-gap(G, "conv-filter-too-big", "Conv2DLayer", "filter_size (9, 3) on an 8 x 6 input", lambda: Conv2DLayer(_img, 4, (9, 3), name="c"),
-    ValueError, r"Conv2DLayer 'c'", r"filter_size \(9, 3\)", now="ValueError about an output shape (None, 4, 0, 4), not the filter size and the input")
+row(R, "global-pool-function", "GlobalPoolLayer", "pool_function='median' (a string)", lambda: GlobalPoolLayer(_img, pool_function="median", name="gp"),
+    TypeError, r"GlobalPoolLayer 'gp'", r"pool_function")
+row(R, "conv-filter-too-big", "Conv2DLayer", "filter_size (9, 3) on an 8 x 6 input", lambda: Conv2DLayer(_img, 4, (9, 3), name="c"),
+    ValueError, r"Conv2DLayer 'c'", r"filter_size \(9, 3\)")
 row(R, "concat-layer-empty", "ConcatLayer", "no incomings", lambda: ConcatLayer([], name="cat"),
     ValueError, r"ConcatLayer 'cat'", r"at least one")
 row(R, "lstm-zero-units", "LSTMLayer", "num_units=0", lambda: LSTMLayer(_sq, 0, name="lstm"),
@@ -713,8 +712,8 @@ row(R, "lstm-none-units", "LSTMLayer", "num_units=None", lambda: LSTMLayer(_sq, 
     ValueError, r"LSTMLayer 'lstm'", r"num_units")
 row(R, "lstm-grad-clipping", "LSTMLayer", "grad_clipping=nan", lambda: LSTMLayer(_sq, 3, grad_clipping=NAN, name="lstm"),
     ValueError, r"LSTMLayer 'lstm'", r"grad_clipping")
-gap(G, "lstm-hid-init-layer", "LSTMLayer", "hid_init a layer of 5 features for 3 units", lambda: LSTMLayer(_sq, 3, hid_init=InputLayer((None, 5)), name="lstm"),
-    ValueError, r"LSTMLayer 'lstm'", r"hid_init", now="accepted; get_output then fails in a matmul of (?, 5) by (3, 12)")
+row(R, "lstm-hid-init-layer", "LSTMLayer", "hid_init a layer of 5 features for 3 units", lambda: LSTMLayer(_sq, 3, hid_init=InputLayer((None, 5)), name="lstm"),
+    ValueError, r"LSTMLayer 'lstm'", r"hid_init")
 row(R, "dropout-str", "DropoutLayer", "p='0.5' (a string)", lambda: DropoutLayer(_inp, p="0.5", name="drop"),
     TypeError, r"DropoutLayer 'drop'", r"'0.5'")
 
@@ -742,16 +741,16 @@ row(R, "embedding-float-ids", "get_output (EmbeddingLayer)", "float ids", lambda
     TypeError, r"EmbeddingLayer 'emb' needs integer ids", r"give its InputLayer an integer input_var")
 gap(G, "get-output-foreign-layer", "get_output", "inputs dict keyed by a layer outside the network", lambda: layers.get_output(_dense, {_other: T.matrix("q")}),
     ValueError, r"'other'", r"not", now="ignored silently (as Lasagne does): the intended input is not used")
-gap(G, "get-output-rank", "get_output", "a 3-d expression for the 2-d input layer 'inp'", lambda: layers.get_output(_dense, {_inp: T.tensor3("q")}),
-    ValueError, r"'inp'", r"2", now="accepted (as Lasagne does): DenseLayer flattens the extra axis and the sizes clash only at run time")
-gap(G, "get-output-shape", "get_output", "a (None, 6) expression for the (None, 5) input layer 'inp'", lambda: layers.get_output(_dense, {_inp: T.matrix("q", shape=(None, 6))}),
-    ValueError, r"'inp'", r"\(None, 5\)", now="ValueError from a matmul, '(q_dim0, 6) and (5, 4) are not aligned', naming no layer")
-gap(G, "get-output-shape-input", "get_output_shape", "input shape (3, 6) for the (None, 5) input layer 'inp'", lambda: layers.get_output_shape(_dense, {_inp: (3, 6)}),
-    ValueError, r"'inp'", r"\(None, 5\)", now="accepted (as Lasagne does): returns (3, 4)")
-gap(G, "get-output-cycle", "get_output", "layers a -> b -> a (a cycle)", lambda: layers.get_output(_cycle()),
-    ValueError, r"cycle", r"'a'", now="ValueError calling b a 'free-floating layer' without an input; no word of the cycle")
-gap(G, "get-all-layers-cycle", "get_all_layers", "layers a -> b -> a (a cycle)", lambda: layers.get_all_layers(_cycle()),
-    ValueError, r"cycle", r"'a'", now="accepted: returns [b, a]")
+row(R, "get-output-rank", "get_output", "a 3-d expression for the 2-d input layer 'inp'", lambda: layers.get_output(_dense, {_inp: T.tensor3("q")}),
+    ValueError, r"'inp'", r"2")
+row(R, "get-output-shape", "get_output", "a (None, 6) expression for the (None, 5) input layer 'inp'", lambda: layers.get_output(_dense, {_inp: T.matrix("q", shape=(None, 6))}),
+    ValueError, r"'inp'", r"\(None, 5\)")
+row(R, "get-output-shape-input", "get_output_shape", "input shape (3, 6) for the (None, 5) input layer 'inp'", lambda: layers.get_output_shape(_dense, {_inp: (3, 6)}),
+    ValueError, r"'inp'", r"\(None, 5\)")
+row(R, "get-output-cycle", "get_output", "layers a -> b -> a (a cycle)", lambda: layers.get_output(_cycle()),
+    ValueError, r"cycle", r"'a'")
+row(R, "get-all-layers-cycle", "get_all_layers", "layers a -> b -> a (a cycle)", lambda: layers.get_all_layers(_cycle()),
+    ValueError, r"cycle", r"'a'")
 
 # --- updates ----------------------------------------------------------------------------------
 R, G = section("Lasagne: `graphc.updates` (cost over shared W (3, 2) and V (2, 5))")
@@ -852,12 +851,12 @@ row(R, "sparse", "init.Sparse.sample", "sparsity=1.5", lambda: init.Sparse(spars
     ValueError, r"Sparse: sparsity must lie in \[0, 1\]", r"got 1.5")
 row(R, "glorot-gain-nan", "init.GlorotUniform", "gain=nan", lambda: init.GlorotUniform(gain=NAN),
     ValueError, r"GlorotUniform", r"gain")
-gap(G, "init-negative-size", "init.Normal.sample", "shape (5, -3)", lambda: init.Normal().sample((5, -3)),
-    ValueError, r"Normal", r"\(5, -3\)", now="numpy's ValueError 'negative dimensions are not allowed', naming neither the initializer nor the shape")
+row(R, "init-negative-size", "init.Normal.sample", "shape (5, -3)", lambda: init.Normal().sample((5, -3)),
+    ValueError, r"Normal", r"\(5, -3\)")
 row(R, "leaky-rectify-nan", "nonlinearities.LeakyRectify", "leakiness=nan", lambda: graphc.nonlinearities.LeakyRectify(NAN),
     ValueError, r"LeakyRectify", r"leakiness")
-gap(G, "squared-error-none", "objectives.squared_error", "targets None", lambda: objectives.squared_error(_p, None),
-    TypeError, r"squared_error", r"None", now="TypeError 'cannot convert None to a tensor', naming neither squared_error nor the targets")
+row(R, "squared-error-none", "objectives.squared_error", "targets None", lambda: objectives.squared_error(_p, None),
+    TypeError, r"squared_error", r"None")
 
 # --- theanets ---------------------------------------------------------------------------------
 R, G = section("theanets: models (`Regressor([4, (6, 'tanh'), 2])`, `Classifier([4, 6, 3])`)")

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .graph import Graph, NodeData
+from .types import format_shape
 
 __all__ = ["build_graph", "MissingInputError", "leaf_kind", "collect_leaves"]
 
@@ -144,12 +145,56 @@ def build_graph(
 def _check_replace(replace: Mapping[Any, Any] | None, what: str) -> dict[int, Any]:
     if not replace:
         return {}
-    items = replace.items() if isinstance(replace, Mapping) else list(replace)
+    items = list(replace.items()) if isinstance(replace, Mapping) else list(replace)
     out: dict[int, Any] = {}
-    for old, new in items:
+    for i, item in enumerate(items):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(
+                f"{what} givens: entry {i} is {item!r}; givens must be a dict or a list of (old, new) pairs"
+            )
+        old, new = item
         if not hasattr(old, "type") or not hasattr(new, "type"):
             raise TypeError(f"{what} givens: both sides must be symbolic variables, got {old!r} -> {new!r}")
         if old.type.dtype != new.type.dtype or old.type.ndim != new.type.ndim:
             raise TypeError(f"{what} givens: {old!r} is replaced by {new!r} of a different dtype or rank")
+        clash = [
+            axis for axis, (a, b) in enumerate(zip(old.type.shape, new.type.shape))
+            if isinstance(a, int) and isinstance(b, int) and a != b
+        ]
+        if clash:
+            axis = clash[0]
+            raise ValueError(
+                f"{what} givens: {old!r} is replaced by {new!r}: their static sizes differ on axis {axis} "
+                f"({old.type.shape[axis]} vs {new.type.shape[axis]}); the replacement must have shape "
+                f"{format_shape(old.type.shape)}"
+            )
         out[id(old)] = new
+    _check_no_cycle(items, out, what)
     return out
+
+
+def _check_no_cycle(items: Sequence[Any], subst: Mapping[int, Any], what: str) -> None:
+    """Refuse givens whose replacements depend on what they replace (directly or through other givens)."""
+    olds = {id(old): old for old, _ in items}
+    needs = {k: [id(n) for n in _postorder([new]) if id(n) in olds] for k, new in subst.items()}
+    path: list[int] = []  # the givens being expanded, outermost first
+    done: set[int] = set()
+
+    def visit(k: int) -> None:
+        path.append(k)
+        for dep in needs[k]:
+            if dep in path:
+                cycle = [olds[j] for j in path[path.index(dep):]]
+                how = (
+                    f"{cycle[0]!r} is replaced by an expression of {cycle[0]!r} itself" if len(cycle) == 1
+                    else "the replacements form a cycle: " + " -> ".join(repr(v) for v in [*cycle, cycle[0]])
+                )
+                raise ValueError(f"{what} givens: {how}; a replacement must not depend on what it replaces")
+            if dep not in done:
+                visit(dep)
+        path.pop()
+        done.add(k)
+
+    for k in subst:
+        if k not in done:
+            visit(k)

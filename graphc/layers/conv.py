@@ -218,6 +218,7 @@ class BaseConvLayer(Layer):
                 f"of input and output channels (here: {channels} and {self.num_filters})"
             )
         self.num_groups = int(num_groups)
+        self._check_output_sizes()
         self.W = self.add_param(W, self.get_W_shape(), name="W")
         if b is None:
             self.b = None
@@ -233,6 +234,28 @@ class BaseConvLayer(Layer):
             else:
                 biases_shape = (self.num_filters,)
             self.b = self.add_param(b, biases_shape, name="b", regularizable=False)
+
+    def _check_output_sizes(self) -> None:
+        """Refuse a filter (with its stride, padding or cropping) that leaves no output along an axis."""
+        spatial = self.get_output_shape_for(self.input_shape)[2:]
+        empty = [k for k, o in enumerate(spatial) if o is not None and o <= 0]
+        if empty:
+            k = empty[0]
+            how = {
+                "stride": self.stride,
+                "crop" if isinstance(self, _TransposedConvLayer) else "pad": self.pad,
+                "dilation": getattr(self, "dilation", None),
+            }
+            extra = ", ".join(f"{key}={v!r}" for key, v in how.items() if v is not None)
+            what = (
+                f"cropping {self.pad} leaves no output" if isinstance(self, _TransposedConvLayer)
+                else f"filter_size {self.filter_size} is larger than the padded input"
+            )
+            raise ValueError(
+                f"{format_layer(self)}: {what} along axis {k + 2}: input shape {self.input_shape} has size "
+                f"{self.input_shape[k + 2]} there, which leaves an output of size {spatial[k]} ({extra}; output shape "
+                f"{self.get_output_shape_for(self.input_shape)})"
+            )
 
     def get_W_shape(self) -> tuple[int, ...]:  # noqa: N802  (Lasagne's name)
         """The shape of ``W``: ``(num_filters, channels / num_groups, *filter_size)``."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import init, nonlinearities
 from .. import tensor as T
+from ..ir.types import format_shape
 from ..tensor.variable import Variable
 from .base import Layer, format_layer
 
@@ -86,13 +87,29 @@ class DenseLayer(Layer):
         self.b = None if b is None else self.add_param(b, (self.num_units,), name="b", regularizable=False)
 
     def get_output_shape_for(self, input_shape: Any) -> Any:
+        lead = self.num_leading_axes % len(input_shape) if self.num_leading_axes < 0 else self.num_leading_axes
+        trailing = tuple(input_shape[lead:])
+        if all(isinstance(s, (int, np.integer)) for s in trailing):
+            self._check_features(int(np.prod(trailing)), f"input shape {format_shape(tuple(input_shape))}")
         return tuple(input_shape[: self.num_leading_axes]) + (self.num_units,)
+
+    def _check_features(self, features: int, given: str) -> None:
+        """The input must bring as many features as ``W`` has rows (Lasagne only finds out at run time)."""
+        rows = self.W.type.shape[0]
+        if isinstance(rows, int) and features != rows:
+            source = f" (from {format_layer(self.input_layer)})" if self.input_layer is not None else ""
+            raise ValueError(
+                f"{format_layer(self)}: its input{source} has {given}, which gives {features} features; "
+                f"expected {rows}, as the layer was built for input shape {format_shape(tuple(self.input_shape))}"
+            )
 
     def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
         x = T.as_tensor_variable(input)
         lead = self.num_leading_axes % x.ndim if self.num_leading_axes < 0 else self.num_leading_axes
         if x.ndim > lead + 1:
             x = T.flatten(x, lead + 1)
+        if isinstance(x.type.shape[-1], int):
+            self._check_features(x.type.shape[-1], f"the expression {T.as_tensor_variable(input)!r}")
         activation = T.dot(x, self.W)
         if self.b is not None:
             activation = activation + self.b

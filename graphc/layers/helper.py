@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ir.types import format_shape
 from ..tensor.variable import Variable, provenance
 from ..utils import as_theano_expression, unique
 from .base import Layer, MergeLayer, format_layer
@@ -74,9 +75,37 @@ def get_all_layers(layer: Any, treat_as_input: Iterable[Any] | None = None) -> l
         else:
             queue.popleft()
             if id(current) not in done:
+                # in a DAG a layer comes back to the front only after all its inputs are done
+                if id(current) not in stop and any(i is not None and id(i) not in done for i in _inputs_of(current)):
+                    raise ValueError(_cycle_message(current))
                 result.append(current)
                 done.add(id(current))
     return result
+
+
+def _inputs_of(layer: Any) -> list[Any]:
+    if hasattr(layer, "input_layers"):
+        return list(layer.input_layers)
+    return [layer.input_layer] if hasattr(layer, "input_layer") else []
+
+
+def _cycle_message(layer: Any) -> str:
+    """Describe a cycle through ``layer`` (layers feeding back into themselves cannot be evaluated)."""
+    stack: list[tuple[Any, list[Any]]] = [(i, [layer]) for i in _inputs_of(layer) if i is not None]
+    seen: set[int] = set()
+    path = [layer, layer]
+    while stack:
+        current, trail = stack.pop()
+        if current is layer:
+            path = [*trail, layer]
+            break
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        stack.extend((i, [*trail, current]) for i in _inputs_of(current) if i is not None)
+    # trail runs against the data flow (each layer, then its input): show it the way data flows
+    chain = " -> ".join(format_layer(x) for x in reversed(path))
+    return f"the layers form a cycle ({chain}): a layer cannot depend on its own output"
 
 
 def _accepted_kwargs(layer: Any) -> set[str]:
@@ -126,15 +155,16 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
         for layer, expr in inputs.items():
             if not isinstance(layer, Layer):
                 raise TypeError(f"get_output(): the inputs dict must map layers to expressions, got a key {layer!r}")
-            outputs[id(layer)] = as_theano_expression(expr)
+            outputs[id(layer)] = _given(layer, as_theano_expression(expr))
     elif inputs is not None:
         if len(outputs) > 1:
             raise ValueError(
                 "get_output() was called with a single input expression on a network with multiple input "
                 "layers. Please call it with a dictionary of input expressions instead."
             )
+        by_id = {id(x): x for x in all_layers}
         for key in outputs:
-            outputs[key] = as_theano_expression(inputs)
+            outputs[key] = _given(by_id[key], as_theano_expression(inputs))
     accepted = {"deterministic"}
     for layer in all_layers:
         if id(layer) in outputs:
@@ -161,6 +191,17 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
         warnings.warn("get_output() was called with unused kwargs:\n\t" + "\n\t".join(hints), stacklevel=2)
     result = [outputs[id(layer)] for layer in layers]
     return result[0] if single else result
+
+
+def _given(layer: Any, expr: Any) -> Any:
+    """An expression given for ``layer`` must have the rank of the layer's output (its static sizes may differ)."""
+    ndim, shape = getattr(expr, "ndim", None), getattr(layer, "output_shape", None)
+    if isinstance(ndim, int) and shape is not None and ndim != len(shape):
+        raise ValueError(
+            f"get_output(): the expression {expr!r} given for {format_layer(layer)} has {ndim} dims; the layer's "
+            f"output shape {format_shape(tuple(shape))} has {len(shape)}"
+        )
+    return expr
 
 
 def get_output_shape(layer_or_layers: Any, input_shapes: Any = None) -> Any:

@@ -6,9 +6,10 @@ from collections import OrderedDict
 from typing import Any
 
 from ..config import config
+from ..ir.types import format_shape
 from ..tensor.basic import tensor
 from ..tensor.variable import Variable
-from .base import Layer, check_shape
+from .base import Layer, check_shape, format_layer
 
 __all__ = ["InputLayer"]
 
@@ -47,6 +48,16 @@ class InputLayer(Layer):
             raise TypeError(f"InputLayer: input_var must be a symbolic variable, got {type(input_var).__name__}")
         elif input_var.ndim != len(self.shape):
             raise ValueError(f"InputLayer: shape has {len(self.shape)} dimensions, but variable has {input_var.ndim}")
+        else:
+            clash = [
+                axis for axis, (a, b) in enumerate(zip(self.shape, input_var.type.shape))
+                if a is not None and isinstance(b, int) and a != b
+            ]
+            if clash:
+                raise ValueError(
+                    f"{format_layer(self)}: input_var {input_var!r} has size {input_var.type.shape[clash[0]]} on axis "
+                    f"{clash[0]}, where the layer's shape {format_shape(self.shape)} says {self.shape[clash[0]]}"
+                )
         self.input_var = input_var
 
     @property

@@ -367,6 +367,11 @@ class GlobalPoolLayer(Layer):
         super().__init__(incoming, **kwargs)
         if len(self.input_shape) < 3:
             raise ValueError(f"{format_layer(self)} needs an input of at least 3 dims, got {self.input_shape}")
+        if not callable(pool_function):
+            raise TypeError(
+                f"{format_layer(self)}: pool_function must be callable as pool_function(x, axis=2) "
+                f"(e.g. graphc.tensor.mean or graphc.tensor.max), got {type(pool_function).__name__} {pool_function!r}"
+            )
         self.pool_function = pool_function
 
     def get_output_shape_for(self, input_shape: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import tensor as T
+from ..ir.types import format_shape
 from ..tensor.scan import scan
 from ..tensor.variable import Variable
 from ..utils import unroll_scan
@@ -83,6 +84,13 @@ class RecurrentBase(MergeLayer):
     def _state_init(self, name: str, spec: Any, shape: tuple[int, ...]) -> Any:
         """The initial state: an incoming layer, or a (1, units) parameter."""
         if isinstance(spec, Layer):
+            got = tuple(spec.output_shape)
+            if len(got) != len(shape) or any(g is not None and g != w for g, w in zip(got[1:], shape[1:])):
+                want = format_shape(("batch", *shape[1:]))
+                raise ValueError(
+                    f"{format_layer(self)}: {name} is the layer {format_layer(spec)} of output shape "
+                    f"{format_shape(got)}; expected an output of shape {want}"
+                )
             return spec
         return self.add_param(spec, shape, name=name, trainable=self.learn_init, regularizable=False)
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import tensor as T
+from ..ir.types import format_shape
 from ..tensor.variable import Variable
 from .base import Layer, format_layer
 
@@ -245,6 +246,7 @@ class SliceLayer(Layer):
             raise ValueError(f"{format_layer(self)}: axis {axis} is out of range for input shape {self.input_shape}")
         self.slice = indices
         self.axis = axis
+        self.get_output_shape_for(self.input_shape)  # an index outside the input's known size fails here
 
     def get_output_shape_for(self, input_shape: Any) -> Any:
         out = list(input_shape)
@@ -255,7 +257,10 @@ class SliceLayer(Layer):
         else:
             d = out[axis]
             if d is not None and not -d <= self.slice < d:
-                raise ValueError(f"{format_layer(self)}: index {self.slice} is out of range for axis {axis} of size {d}")
+                raise ValueError(
+                    f"{format_layer(self)}: index {self.slice} is out of range for axis {axis} of size {d} "
+                    f"(input shape {format_shape(tuple(input_shape))})"
+                )
             out.pop(axis)
         return tuple(out)
 

@@ -17,6 +17,7 @@ allocated for it after the first calls.  Outputs are copied to the host, unless
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,13 +33,15 @@ from ..ir.build import build_graph, collect_leaves, leaf_kind
 from ..ir.graph import Graph
 from ..ir.types import Dim, format_shape
 from ..passes.manager import optimize as run_passes
-from ..tensor.basic import as_tensor_variable
+from ..tensor.basic import as_tensor_argument, as_tensor_variable
 from ..tensor.elemwise import cast
-from ..tensor.shared import SharedVariable
+from ..tensor.shared import SharedVariable, int_overflow
 from ..tensor.variable import Variable
 from .providers import make_session, resolve_device
 
 __all__ = ["function", "Function", "UnusedInputError"]
+
+_log = logging.getLogger(__name__)
 
 
 class UnusedInputError(ValueError):
@@ -76,6 +79,9 @@ class _InputSpec:
                         f"{fn_name}: input {self.name!r} has dtype {arr.dtype}, which cannot be cast to the "
                         f"expected {self.dtype} (expected shape {self.shape_text})"
                     )
+                overflow = int_overflow(arr, self.dtype)
+                if overflow:
+                    raise ValueError(f"{fn_name}: input {self.name!r}: {overflow}; refusing to wrap them around")
                 arr = arr.astype(self.dtype)
         if arr.ndim != self.ndim:
             raise ValueError(
@@ -228,7 +234,7 @@ class Function:
             raise TypeError(f"{self.name}: inputs must be a list of variables, got {type(inputs).__name__}")
         self._single = outputs is not None and not isinstance(outputs, (list, tuple))
         out_list = [] if outputs is None else ([outputs] if self._single else list(outputs))
-        out_vars = [as_tensor_variable(o) for o in out_list]
+        out_vars = [as_tensor_argument(o, f"{self.name}: output {i}") for i, o in enumerate(out_list)]
         explicit = _normalize_updates(updates)
         self._updates = explicit + _default_updates(out_vars, explicit, no_default_updates)
         self.inputs, self.outputs, self.updates, self.givens = list(inputs), out_vars, list(self._updates), givens
@@ -504,8 +510,13 @@ class Function:
         """
         start = time.perf_counter()
         self._stable_calls = 0
-        model, _ = graph_to_onnx(self.graph, opset=self._opset, params_as_inputs=False, graph_name=self.name)
-        session, _ = make_session(model.SerializeToString(), "cpu")
+        try:
+            model, _ = graph_to_onnx(self.graph, opset=self._opset, params_as_inputs=False, graph_name=self.name)
+            session, _ = make_session(model.SerializeToString(), "cpu")
+        except Exception as exc:  # e.g. parameters past protobuf's 2 GiB: keep feeding them, never fail the call
+            _log.debug("%s: parameters not baked (%s: %s); they stay session inputs", self.name, type(exc).__name__, exc)
+            self._bakeable = False
+            return
         self._baked = (session._sess.run_with_ort_values, values)
         self._bake_cost = time.perf_counter() - start
 

@@ -219,3 +219,24 @@ def as_tensor_variable(x: Any, name: str | None = None, ndim: int | None = None)
 
 
 as_tensor = as_tensor_variable
+
+
+def as_tensor_argument(value: Any, what: str) -> Variable:
+    """``value`` as a tensor; a string or another non-tensor is refused with a TypeError naming ``what``.
+
+    Parameters
+    ----------
+    value : Variable, array_like or number
+    what : str
+        The argument, for the message, e.g. ``"scan: outputs_info entry 0"``.
+
+    Returns
+    -------
+    Variable
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{what} is the {type(value).__name__} {value!r}; expected a tensor (an expression, an array or a number)")
+    try:
+        return as_tensor_variable(value)
+    except TypeError as exc:
+        raise TypeError(f"{what} ({type(value).__name__}) is not a tensor: {exc}") from None

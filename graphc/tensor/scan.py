@@ -23,7 +23,7 @@ import numpy as np
 from ..ir.build import build_graph
 from ..ir.registry import get_op
 from ..ir.types import TensorType
-from .basic import as_tensor_variable
+from .basic import as_tensor_argument, as_tensor_variable
 from .variable import TensorConstant, Variable, apply_op, next_apply_serial
 
 __all__ = ["scan"]
@@ -35,6 +35,38 @@ def _as_list(x: Any) -> list[Any]:
     if isinstance(x, (list, tuple)):
         return list(x)
     return [x]
+
+
+def _sequence_taps(taps: Any, k: int, label: str) -> list[int]:
+    """The taps of sequence ``k``: a non-empty list of distinct ints (Theano's sequence taps)."""
+    if taps is None:
+        return [0]
+    if isinstance(taps, (int, np.integer)):
+        taps = [taps]
+    if (
+        not isinstance(taps, (list, tuple)) or not taps
+        or not all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in taps)
+        or len(set(taps)) != len(taps)
+    ):
+        raise TypeError(f"{label}: sequence {k} has taps {taps!r}; expected a non-empty list of distinct ints such as [-1, 0]")
+    return [int(t) for t in taps]
+
+
+def _tap_slices(seq: Variable, taps: list[int], backwards: bool) -> list[Variable]:
+    """One plain sequence per tap, as Theano slices them: step t reads element t + tap - min(taps, 0).
+
+    As in Theano, the scan runs len(seq) - (max(taps, 0) - min(taps, 0)) steps (tap 0 is the
+    current step, so ``[1]`` alone skips the first element); with ``go_backwards`` the taps index
+    the reversed sequence.
+    """
+    if taps == [0]:
+        return [seq]
+    low, high = min(*taps, 0), max(*taps, 0)
+    out = []
+    for t in taps:
+        before, after = (high - t, t - low) if backwards else (t - low, high - t)
+        out.append(seq[before : (-after if after else None)])
+    return out
 
 
 def _placeholder(t: TensorType, name: str) -> Variable:
@@ -150,13 +182,27 @@ def scan(
         kwargs.pop(ignored, None)  # Theano options with no meaning here
     if kwargs:
         raise TypeError(f"scan() got unexpected arguments: {', '.join(sorted(kwargs))}")
-    seqs = [as_tensor_variable(s) for s in _as_list(sequences)]
-    infos = _as_list(outputs_info)
-    nonseqs = [as_tensor_variable(v) for v in _as_list(non_sequences)]
     label = name or "scan"
-    for k, s in enumerate(seqs):
-        if s.ndim == 0:
-            raise TypeError(f"{label}: sequence {k} ({s!r}) is a scalar; sequences are iterated over axis 0")
+    if not callable(fn):
+        raise TypeError(f"{label}: fn must be callable (the step function), got {type(fn).__name__} {fn!r}")
+    seqs: list[Variable] = []
+    seq_args: list[str] = []  # per step-function argument from the sequences, what it is (for errors)
+    tapped = False
+    for k, s in enumerate(_as_list(sequences)):
+        taps = [0]
+        if isinstance(s, dict):
+            if "input" not in s or set(s) - {"input", "taps"}:
+                raise TypeError(f"{label}: sequence {k} is a dict with keys {sorted(s)}; expected {{'input': x, 'taps': [...]}}")
+            taps = _sequence_taps(s.get("taps", [0]), k, label)
+            s = s["input"]
+        v = as_tensor_argument(s, f"{label}: sequence {k}")
+        if v.ndim == 0:
+            raise TypeError(f"{label}: sequence {k} ({v!r}) is a scalar; sequences are iterated over axis 0")
+        seqs += _tap_slices(v, taps, bool(go_backwards))
+        seq_args += [f"sequence {k} tap {t}" for t in taps] if taps != [0] else [f"sequence {k}"]
+        tapped = tapped or taps != [0]
+    infos = _as_list(outputs_info)
+    nonseqs = [as_tensor_argument(v, f"{label}: non_sequences entry {k}") for k, v in enumerate(_as_list(non_sequences))]
     init_states: list[Variable] = []
     state_pos: list[int] = []
     for k, info in enumerate(infos):
@@ -166,14 +212,24 @@ def scan(
             if "initial" not in info or set(info) - {"initial", "taps"} or info.get("taps", [-1]) != [-1]:
                 raise TypeError(f"{label}: outputs_info dicts support only {{'initial': value}} (taps [-1])")
             info = info["initial"]
-        init_states.append(as_tensor_variable(info))
+        init_states.append(as_tensor_argument(info, f"{label}: outputs_info entry {k}"))
         state_pos.append(k)
 
     seq_ph = [_placeholder(TensorType(s.dtype, s.type.shape[1:]), f"{label}.seq{k}") for k, s in enumerate(seqs)]
     state_ph = [_placeholder(s.type, f"{label}.state{k}") for k, s in enumerate(init_states)]
     nonseq_ph = [_placeholder(v.type, f"{label}.nonseq{k}") for k, v in enumerate(nonseqs)]
     since = next_apply_serial()
-    returned = fn(*seq_ph, *state_ph, *nonseq_ph)
+    try:
+        returned = fn(*seq_ph, *state_ph, *nonseq_ph)
+    except TypeError as exc:
+        if exc.__traceback__ is None or exc.__traceback__.tb_next is not None:
+            raise  # raised inside fn, not by the call itself
+        hint = "; a sequence with taps passes one argument per tap" if tapped else ""
+        raise TypeError(
+            f"{label}: fn was called with {len(seq_ph) + len(state_ph) + len(nonseq_ph)} arguments ("
+            + ", ".join(seq_args + [f"state {k}" for k in range(len(state_ph))] + [f"non-sequence {k}" for k in range(len(nonseq_ph))])
+            + f") and failed: {exc}{hint}"
+        ) from None
     if isinstance(returned, dict):
         raise TypeError(f"{label}: the step returned a dict; updates inside scan steps are not supported")
     if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict):

@@ -110,6 +110,17 @@ class _AliasedShared(SharedVariable):
         self._base.set_value(value, borrow)
 
 
+def int_overflow(arr: np.ndarray, target: np.dtype) -> str:
+    """Why the integers of ``arr`` do not fit in the integer dtype ``target`` ('' when they do, or when no int cast)."""
+    if target.kind not in "iu" or arr.dtype.kind not in "iub" or not arr.size or np.can_cast(arr.dtype, target, "safe"):
+        return ""
+    info = np.iinfo(target)
+    low, high = arr.min(), arr.max()
+    if low < info.min or high > info.max:
+        return f"values from {low} to {high} do not fit in {target} [{info.min}, {info.max}]"
+    return ""
+
+
 def _coerce(value: Any, dtype: str, shape: tuple, name: str | None) -> np.ndarray:
     label = f"shared variable {name!r}" if name else "shared variable"
     if isinstance(value, Variable):
@@ -120,15 +131,22 @@ def _coerce(value: Any, dtype: str, shape: tuple, name: str | None) -> np.ndarra
     if arr.dtype != np.dtype(dtype):
         if not np.can_cast(arr.dtype, dtype, "same_kind"):
             raise TypeError(f"{label}: value of dtype {arr.dtype} cannot be cast safely to {dtype}")
-        target = np.dtype(dtype)
-        if target.kind in "iu" and arr.dtype.kind in "iub" and arr.size:
-            info = np.iinfo(target)
-            if arr.min() < info.min or arr.max() > info.max:
-                raise ValueError(f"{label}: values from {arr.min()} to {arr.max()} do not fit in {target} [{info.min}, {info.max}]")
+        overflow = int_overflow(arr, np.dtype(dtype))
+        if overflow:
+            raise ValueError(f"{label}: {overflow}")
         arr = arr.astype(dtype)
     if arr.shape != tuple(shape):
         raise ValueError(f"{label}: value has shape {arr.shape}, expected {format_shape(tuple(shape))}")
     return np.array(arr, copy=True, order="C")
+
+
+def _label(name: str | None) -> str:
+    return f"shared variable {name!r}" if name is not None else "an unnamed shared variable"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def shared(
@@ -179,9 +197,15 @@ def shared(
     elif isinstance(value, float):
         arr = np.asarray(value, dtype=np.float64)
     else:
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except ValueError:  # numpy refuses ragged nested lists
+            raise ValueError(
+                f"shared() value {_short(value)} of {_label(name)} is ragged (its nested sequences differ in length); "
+                "expected a rectangular numeric array"
+            ) from None
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"shared() value {name!r} has dtype {arr.dtype}; expected a numeric array")
+        raise TypeError(f"shared() value {_short(value)} of {_label(name)} has dtype {arr.dtype}; expected a numeric array")
     if dtype is not None:
         arr = arr.astype(as_dtype(dtype))
     elif arr.dtype == np.float64 and not strict:

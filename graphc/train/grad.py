@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ir.types import format_shape
 from ..tensor.basic import as_tensor_variable
 from ..tensor.variable import Variable
 from . import rules  # noqa: F401  (registers the gradient rules)
@@ -43,6 +44,30 @@ def _topo(roots: Sequence[Variable]) -> list[Any]:
             if i.owner is not None and id(i.owner) not in seen:
                 stack.append((i.owner, False))
     return order
+
+
+def _symbolic(value: Any, what: str) -> Variable:
+    """``value`` when it is a symbolic variable; else a TypeError naming the argument ``what``."""
+    if not isinstance(value, Variable):
+        text = repr(value)
+        shown = f"{text} ({type(value).__name__})" if len(text) <= 60 else f"a {type(value).__name__} of shape {np.shape(value)}"
+        raise TypeError(
+            f"grad: {what} is {shown}; expected a symbolic variable "
+            "(a shared variable, an input placeholder or an expression)"
+        )
+    return value
+
+
+def _check_known_grad(var: Variable, g: Variable) -> None:
+    """A known gradient must have its expression's rank and static sizes."""
+    clash = g.ndim != var.ndim or any(
+        isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(var.type.shape, g.type.shape)
+    )
+    if clash:
+        raise ValueError(
+            f"grad: known_grads gives {g!r} as the gradient of {var!r}; expected a gradient of the expression's "
+            f"shape {format_shape(var.type.shape)}"
+        )
 
 
 def _is_float(v: Variable) -> bool:
@@ -95,7 +120,7 @@ def grad(
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError(f"disconnected_inputs must be 'raise', 'warn' or 'ignore', got {disconnected_inputs!r}")
     single = not isinstance(wrt, (list, tuple))
-    targets = [as_tensor_variable(w) for w in ([wrt] if single else wrt)]
+    targets = [_symbolic(w, "wrt" if single else f"wrt[{i}]") for i, w in enumerate([wrt] if single else wrt)]
     for w in targets:
         if not _is_float(w):
             raise TypeError(f"grad: cannot differentiate with respect to {w!r}, which is not a float tensor")
@@ -112,8 +137,9 @@ def grad(
         grads[id(c)] = [ones_like(c)]
         roots.append(c)
     for var, g in (known_grads or {}).items():
-        v = as_tensor_variable(var)
+        v = _symbolic(var, "a known_grads key")
         gv = as_tensor_variable(g)
+        _check_known_grad(v, gv)
         if gv.dtype != v.dtype:
             from ..tensor.elemwise import cast
 
@@ -122,7 +148,9 @@ def grad(
         roots.append(v)
     if not roots:
         raise TypeError("grad: give a cost or known_grads")
-    constant = {id(as_tensor_variable(v)) for v in (consider_constant or [])}
+    if consider_constant is not None and not isinstance(consider_constant, (list, tuple, set)):
+        raise TypeError(f"grad: consider_constant must be a list of variables, got {type(consider_constant).__name__}")
+    constant = {id(_symbolic(v, f"consider_constant[{i}]")) for i, v in enumerate(consider_constant or [])}
     wanted = {id(w) for w in targets}
 
     def total(v: Variable) -> Variable | None:

@@ -119,3 +119,36 @@ def test_random_ops_built_in_the_step_draw_per_step():
     a, b = graphc.function([x], [noise, same])(np.zeros(4, np.float32))
     assert a.shape == (4, 3) and len({tuple(r) for r in a.round(6)}) == 4
     assert len({tuple(r) for r in b.round(6)}) == 1
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+@pytest.mark.parametrize("taps", [[0, 1], [-1, 0], [-2, 0, 1], [1], [-1], [1, 2], [-2, -1]])
+def test_sequence_taps_as_theano_slices_them(taps, backwards):
+    """Step t reads seq[t + tap] for t in [-min(taps, 0), len - max(taps, 0)); go_backwards taps the reversed sequence."""
+    seq = T.matrix("seq", shape=(None, 3))
+    h0 = T.vector("h0", shape=(3,))
+
+    def step(*args):
+        return sum(a * (i + 1) for i, a in enumerate(args[:-1])) + args[-1] * 0.5
+
+    out, _ = graphc.scan(step, sequences={"input": seq, "taps": taps}, outputs_info=h0, go_backwards=backwards)
+    x = np.random.RandomState(1).rand(7, 3).astype(np.float32)
+    got = graphc.function([seq, h0], out)(x, np.zeros(3, np.float32))
+    s = x[::-1] if backwards else x
+    low, high = min(*taps, 0), max(*taps, 0)
+    h, want = np.zeros(3), []
+    for t in range(-low, len(s) - high):
+        h = sum(s[t + k] * (i + 1) for i, k in enumerate(taps)) + h * 0.5
+        want.append(h)
+    np.testing.assert_allclose(got, np.array(want), rtol=1e-5)
+
+
+def test_sequence_taps_gradient():
+    seq = T.matrix("seq", shape=(None, 3))
+    out, _ = graphc.scan(lambda a, b, h: h + a * b, sequences={"input": seq, "taps": [-1, 1]}, outputs_info=T.zeros((3,)))
+    g = graphc.function([seq], graphc.grad(out[-1].sum(), seq))
+    x = np.random.RandomState(2).rand(5, 3).astype(np.float32)
+    want = np.zeros_like(x)
+    want[:-2] += x[2:]
+    want[2:] += x[:-2]
+    np.testing.assert_allclose(g(x), want, rtol=1e-5)
