@@ -551,8 +551,21 @@ class Classifier(Network):
         return self._compiled((name,), regs)(*self._arrays(x))[0]
 
     def score(self, x: Any, y: Any, w: Any = None, **kwargs: Any) -> float:
-        """Accuracy: the (weighted) fraction of examples whose predicted class is ``y``."""
-        correct = (self.predict(x, **kwargs) == np.asarray(y)).astype(np.float64)
+        """Accuracy: the (weighted) fraction of examples whose predicted class is ``y``.
+
+        Raises
+        ------
+        ValueError
+            For labels outside ``[0, n_classes - 1]`` (they could never be predicted).
+        """
+        y = np.asarray(y)
+        classes = self.layers[-1].size
+        if y.size and y.dtype.kind in "iuf" and (y.min() < 0 or y.max() > classes - 1):
+            raise ValueError(
+                f"{type(self).__name__}.score: labels must lie in [0, {classes - 1}] (the output layer "
+                f"{self.layers[-1].name!r} has {classes} classes), got labels from {y.min()} to {y.max()}"
+            )
+        correct = (self.predict(x, **kwargs) == y).astype(np.float64)
         if w is None:
             return float(correct.mean())
         w = np.asarray(w, dtype=np.float64)

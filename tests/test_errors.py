@@ -960,8 +960,8 @@ gap(G, "autoencoder-sizes", "Autoencoder", "[4, 6, 3]: the output size differs f
     graphc.ConfigurationError, r"Autoencoder", r"size", now="accepted; training then fails with '(?, 3) and (?, 4) ... do not broadcast'")
 row(R, "score-lengths", "Network.score", "10 inputs, 7 targets", lambda: _net().score(_X, _Y[:7]),
     ValueError, r"score", r"10")
-gap(G, "score-labels", "Classifier.score", "labels 5 with 3 classes", lambda: _clf().score(_X, np.full(10, 5)),
-    ValueError, r"labels must lie in \[0, 2\]", now="accepted: returns an accuracy of 0.0")
+row(R, "score-labels", "Classifier.score", "labels 5 with 3 classes", lambda: _clf().score(_X, np.full(10, 5)),
+    ValueError, r"labels must lie in \[0, 2\]")
 row(R, "predict-dict-name", "Network.predict", "a dict keyed 'inn' (the input is 'in')", lambda: _net().predict({"inn": np.ones((3, 4), np.float32)}),
     KeyError, r"'inn'", r"'in'")
 
@@ -1021,8 +1021,8 @@ row(R, "training-inputs-none", "export.training_model", "inputs=None", lambda: t
     TypeError, r"training_model", r"inputs")
 row(R, "training-no-updates", "export.training_model", "updates=[] (nothing to train)", lambda: training_model([_x], _cost, []),
     ValueError, r"training_model", r"updates")
-gap(G, "training-state-junk", "export.load_training_state", "a text file", lambda: load_training_state(_work() / "junk.onnx"),
-    ValueError, r"junk.onnx", r"state", now="numpy's 'This file contains pickled (object) data...', which it does not")
+row(R, "training-state-junk", "export.load_training_state", "a text file", lambda: load_training_state(_work() / "junk.onnx"),
+    ValueError, r"junk.onnx", r"state")
 
 # --- the command line -------------------------------------------------------------------------
 R, G = section("The command line: `graphc` (model: `y = x . W`, x of shape (None, 3))")

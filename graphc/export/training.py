@@ -129,6 +129,28 @@ def save_training(model: onnx.ModelProto, state: dict[str, np.ndarray], path: st
 
 
 def load_training_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Read a state file written by :func:`save_training` (no pickled objects are accepted)."""
-    with np.load(path, allow_pickle=False) as data:
+    """Read a state file written by :func:`save_training` (no pickled objects are accepted).
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file at ``path``.
+    ValueError
+        When the file is not an ``.npz`` archive of arrays (a training state file).
+    """
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(
+            f"{os.fspath(path)} is not a training state file: expected an .npz archive of arrays written by "
+            "save_training (numpy could not read it as one)"
+        ) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(
+            f"{os.fspath(path)} is not a training state file: it holds a single array, not an .npz archive "
+            "of arrays written by save_training"
+        )
+    with data:
         return {k: data[k] for k in data.files}
