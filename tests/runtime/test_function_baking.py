@@ -3,6 +3,7 @@ initializers, which ONNX Runtime folds and pre-packs), and never serve stale val
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -153,3 +154,20 @@ def test_baked_calls_from_many_threads_while_values_change():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_a_bake_that_fails_leaves_the_function_working(monkeypatch):
+    """Baking is an optimization: if the baked session cannot be built (parameters past
+    protobuf's 2 GiB, say), the call still answers and baking is switched off."""
+    module = sys.modules["graphc.runtime.function"]  # graphc.runtime.function is also the function's name
+    l_in, out = _mlp()
+    f = _eager(graphc.function([l_in.input_var], get_output(out)))
+
+    def refuse(*args, **kwargs):
+        raise ValueError("Message onnx.ModelProto exceeds maximum protobuf size of 2GB")
+
+    monkeypatch.setattr(module, "graph_to_onnx", refuse)
+    x = RNG.normal(size=(4, 7)).astype(np.float32)
+    for _ in range(BAKE_AFTER_CALLS + 3):
+        np.testing.assert_allclose(f(x), _numpy_mlp(out, x), rtol=1e-5, atol=1e-6)
+    assert f._baked is None and not f._bakeable
