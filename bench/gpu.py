@@ -80,6 +80,11 @@ class Context:
     failures: list[str] = field(default_factory=list)
 
     @property
+    def min_total(self) -> float:
+        """Seconds each peer is at least timed for (none in a dry run: its timings mean nothing)."""
+        return 0.0 if self.dry_run else 1.0
+
+    @property
     def ort_device(self) -> str:
         return "cuda" if self.device.startswith("cuda") else "cpu"
 
@@ -184,7 +189,7 @@ def lstm_inference(ctx: Context) -> list[Row]:
     ctx.check(f"LSTM {sizes} graphc loop path {where} vs graphc cpu", run_loop().get_outputs()[0].numpy(), want, rtol, atol)
     ctx.check(f"LSTM {sizes} PyTorch {ctx.torch_device} vs graphc cpu", torch_lstm().cpu().numpy(), want, rtol, atol)
     peers = {"graphc (LSTM op)": run_native, "graphc (loop path)": run_loop, "PyTorch cuDNN": torch_lstm}
-    med = measure(peers, ctx.rounds, ctx.budget)
+    med = measure(peers, ctx.rounds, ctx.budget, min_total=ctx.min_total)
     notes.append(
         f"graphc session providers: {native.get_providers()[0]}; loop path (native lowering off, informational): "
         f"{med['graphc (loop path)'] / med['PyTorch cuDNN']:.2f}x PyTorch; cuDNN RNNs may use TF32 on Ampere+ whatever the flags"
@@ -259,7 +264,7 @@ def bilstm_training(ctx: Context) -> list[Row]:
         ctx.sync()
         return loss
 
-    med = measure({"graphc": lambda: g_step.run_device(x_dev, y_dev), "PyTorch": torch_step}, ctx.rounds, ctx.budget * 2)
+    med = measure({"graphc": lambda: g_step.run_device(x_dev, y_dev), "PyTorch": torch_step}, ctx.rounds, ctx.budget * 2, min_total=ctx.min_total)
     copies = memcpy_nodes(g_step)
     state = [var._storage() for var, _ in g_step.updates]
     on_device = sum(getattr(v, "device_name", lambda: "host")().lower() == ctx.ort_device for v in state)
@@ -331,7 +336,7 @@ def mlp_inference(ctx: Context) -> list[Row]:
         "torch.matmul fp32": matmul(False),
         "torch.matmul TF32": matmul(True),
     }
-    med = measure(peers, ctx.rounds, ctx.budget)
+    med = measure(peers, ctx.rounds, ctx.budget, min_total=ctx.min_total)
     flops = {
         "graphc": 2 * batch * (n_in * h1 + h1 * h2 + h2 * n_out),
         "PyTorch MLP": 2 * batch * (n_in * h1 + h1 * h2 + h2 * n_out),

@@ -18,8 +18,10 @@ Configurations (CPU, ``--threads`` threads, default 2):
 - memory: peak RSS of a bidirectional LSTM training step (batch 32, time 1000, hidden 128),
   graphc and PyTorch each in a fresh process.
 
-Run: ``python bench/run.py [--quick] [--threads 2] [--rounds 7] [--write docs/PERFORMANCE.md]``
-(needs torch).  Measure on a quiet machine: a concurrent job on the cores skews every figure.
+Run: ``python bench/run.py [--quick] [--threads 2] [--rounds 7] [--repeat 3] [--write docs/PERFORMANCE.md]``
+(needs torch).  Measure on a quiet machine: a concurrent job on the cores skews every figure, and
+the machine's own speed drifts between runs (``--repeat`` quotes medians over several runs with
+the range of each ratio).
 """
 
 from __future__ import annotations
@@ -74,11 +76,17 @@ def _block(fn: Callable[[], Any], reps: int) -> float:
     return (time.perf_counter() - start) / reps
 
 
-def measure(peers: dict[str, Callable[[], Any]], rounds: int, budget: float = 0.2) -> dict[str, float]:
-    """Median seconds per call of each peer, interleaved rounds of blocks of about ``budget`` seconds."""
+def measure(peers: dict[str, Callable[[], Any]], rounds: int, budget: float = 0.2, min_total: float = 1.0) -> dict[str, float]:
+    """Median seconds per call of each peer, interleaved rounds of blocks of about ``budget`` seconds.
+
+    Fast calls (blocks capped at 100 calls) get more rounds, so that each peer is timed for at
+    least ``min_total`` seconds: a handful of 10 ms blocks of a 0.1 ms call let machine noise
+    decide the ratio.
+    """
     first = next(iter(peers.values()))
     one = _block(first, 1)
     reps = max(1, min(100, int(budget / max(one, 1e-6))))
+    rounds = max(rounds, int(min_total / max(reps * one, 1e-6)) + 1) if min_total else rounds
     times: dict[str, list[float]] = {k: [] for k in peers}
     for _ in range(rounds):
         for name, fn in peers.items():
@@ -308,12 +316,33 @@ def table(rows: list[Row]) -> list[str]:
     return lines
 
 
+def merge_runs(runs: list[list[Row]]) -> list[Row]:
+    """One row per configuration: each peer's median time over the runs, and the range of graphc's ratio."""
+    if len(runs) == 1:
+        return runs[0]
+    merged = []
+    for same in zip(*runs):
+        first = same[0]
+        times = {peer: statistics.median(r.times[peer] for r in same) for peer in first.times}
+        row = Row(first.config, times, first.reference, first.target, first.limit, first.graphc, unit=first.unit)
+        ratios = sorted(r.ratio(r.graphc) for r in same)
+        if first.limit is not None:
+            row.notes.append(f"{first.graphc}: ratio {ratios[0]:.2f}-{ratios[-1]:.2f} over {len(same)} runs")
+        if first.unit == "s/TFLOP":
+            row.notes.append(f"{first.graphc} reaches {1 / row.ratio(first.graphc):.0%} of the {first.reference} rate")
+        merged.append(row)
+    return merged
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="a short pass (3 rounds)")
     ap.add_argument("--write", type=Path, default=None, help="write the report (markdown) to this file")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run everything this many times and quote each time's median over the runs (with the "
+                         "range of graphc's ratio): the machine's speed drifts between runs")  # fmt: skip
     ap.add_argument("--only", default="", help="comma-separated sections: recurrent, training, mlp, compile, memory")
     args = ap.parse_args(argv)
     os.environ["GRAPHC_NUM_THREADS"] = str(args.threads)
@@ -322,23 +351,29 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rounds = 3 if args.quick else args.rounds
     wanted = set(filter(None, args.only.split(","))) or {"recurrent", "training", "mlp", "compile", "memory"}
-    rows: list[Row] = []
+    runs: list[list[Row]] = []
     start = time.perf_counter()
-    if "recurrent" in wanted:
-        for kind in ("lstm", "gru"):
-            rows += recurrent_inference(kind, (32, 100, 64, 256), args.threads, rounds)
-        rows += recurrent_inference("lstm", (1, 20, 32, 32), args.threads, rounds)
-    if "training" in wanted:
-        rows += training_steps(args.threads, rounds)
-    if "mlp" in wanted:
-        rows += mlp_inference(args.threads, rounds)
-    if "compile" in wanted:
-        rows += compile_times(args.threads, rounds)
-    if "memory" in wanted:
-        rows += memory(args.threads)
+    for _ in range(args.repeat):
+        rows: list[Row] = []
+        if "recurrent" in wanted:
+            for kind in ("lstm", "gru"):
+                rows += recurrent_inference(kind, (32, 100, 64, 256), args.threads, rounds)
+            rows += recurrent_inference("lstm", (1, 20, 32, 32), args.threads, rounds)
+        if "training" in wanted:
+            rows += training_steps(args.threads, rounds)
+        if "mlp" in wanted:
+            rows += mlp_inference(args.threads, rounds)
+        if "compile" in wanted:
+            rows += compile_times(args.threads, rounds)
+        if "memory" in wanted:
+            rows += memory(args.threads)
+        runs.append(rows)
+    rows = merge_runs(runs)
+    repeat = f", medians of {args.repeat} runs" if args.repeat > 1 else ""
+    flags = (" --quick" if args.quick else "") + (f" --repeat {args.repeat}" if args.repeat > 1 else "")
     header = (
-        f"Measured {datetime.date.today().isoformat()} by `python bench/run.py{' --quick' if args.quick else ''}` "
-        f"({args.threads} threads, {rounds} rounds, medians, {time.perf_counter() - start:.0f} s) on {machine()}."
+        f"Measured {datetime.date.today().isoformat()} by `python bench/run.py{flags}` "
+        f"({args.threads} threads, {rounds} rounds, medians{repeat}, {time.perf_counter() - start:.0f} s) on {machine()}."
     )
     lines = table(rows)
     print(header)
@@ -354,7 +389,9 @@ def main(argv: list[str] | None = None) -> None:
             torch`). Peers run in one process, interleaved, each round giving every peer one untimed
             call and then a block of timed calls; figures are medians. Ratios are against the peer in
             the "vs" column; a target is met when graphc's ratio is at most the target's bound. These
-            machines are shared: figures move by 10-20 % between runs, so compare ratios within a run.
+            machines are shared: figures move by 10-40 % between runs, so compare ratios within a run;
+            with `--repeat N` every time is the median over N runs and each target row gives the range
+            of graphc's ratio over them.
             Where the time goes for the targets still missed, and what would close them:
             `docs/performance-notes.md`.
 
