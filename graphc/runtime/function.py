@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -280,7 +281,7 @@ class Function:
         self._bakeable = (
             not self._updates and bool(self._shared) and not self._binding and os.environ.get("GRAPHC_BAKE_PARAMS", "1").strip() != "0"
         )
-        self._baked: tuple[Callable[..., Any], list[Any]] | None = None
+        self._baked: tuple[Callable[..., Any], list[weakref.ref[Any]]] | None = None
         self._stable_calls = 0
         self._bake_cost = session_seconds  # until a bake is measured: the first session's creation
         self._timing: list[float | None] = [None, None]  # smoothed run seconds: parameters fed, baked
@@ -450,7 +451,7 @@ class Function:
         cache = self._c_values
         if self._bakeable:
             baked = self._baked
-            if baked is not None and all(var._storage() is v for (_, var), v in zip(self._shared, baked[1])):
+            if baked is not None and all(var._storage() is ref() for (_, var), ref in zip(self._shared, baked[1])):
                 start = time.perf_counter()
                 results = baked[0]({s.onnx_name: feed[s.onnx_name] for s in self._specs}, self._out_names, None)
                 self._timing[1] = _ema(self._timing[1], time.perf_counter() - start)
@@ -505,8 +506,9 @@ class Function:
 
         Called with the variables' locks held, so the values cannot change meanwhile.  ONNX
         Runtime folds everything computed from initializers alone (weight concatenations,
-        transposes) once and pre-packs constant GEMM operands: an MLP's inference call ran 30 %
-        faster than with the parameters fed as inputs.
+        transposes) once and pre-packs constant GEMM operands: an MLP's inference call ran 8 %
+        faster (17.5 -> 16.1 ms) than with the parameters fed as inputs.  The values are held
+        by weak references: a baked session keeps no old parameter alive.
         """
         start = time.perf_counter()
         self._stable_calls = 0
@@ -517,7 +519,7 @@ class Function:
             _log.debug("%s: parameters not baked (%s: %s); they stay session inputs", self.name, type(exc).__name__, exc)
             self._bakeable = False
             return
-        self._baked = (session._sess.run_with_ort_values, values)
+        self._baked = (session._sess.run_with_ort_values, [weakref.ref(v) for v in values])
         self._bake_cost = time.perf_counter() - start
 
     def _check_updates(self, news: Sequence[ort.OrtValue]) -> None:

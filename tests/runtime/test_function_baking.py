@@ -66,7 +66,7 @@ def test_set_value_after_baking_is_seen_at_once():
     # and it bakes again once the new values have stayed put
     for _ in range(BAKE_AFTER_CALLS + 1):
         f(x)
-    assert f._baked is not None and any(v is out.W._storage() for v in f._baked[1])  # baked with the new W
+    assert f._baked is not None and any(ref() is out.W._storage() for ref in f._baked[1])  # baked with the new W
     np.testing.assert_allclose(f(x), _numpy_mlp(out, x), rtol=1e-5, atol=1e-6)
 
 
