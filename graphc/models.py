@@ -578,6 +578,13 @@ class Autoencoder(Network):
     def _loss_target(self, cls: type[_losses.Loss]) -> Any:
         if issubclass(cls, _losses.CrossEntropy) or len(self.inputs) != 1:
             return super()._loss_target(cls)
+        out, inp = self.layers[-1].output_shape[-1], self.layers[0].output_shape[-1]
+        if isinstance(out, int) and isinstance(inp, int) and out != inp:
+            raise ConfigurationError(
+                f"Autoencoder: its output layer {self.layers[-1].name!r} has size {out}, but the input has size "
+                f"{inp}; an autoencoder reconstructs its input, so the sizes must match (a Regressor predicts "
+                "other targets)"
+            )
         return self.inputs[0]
 
     def score(self, x: Any, y: Any = None, w: Any = None, **kwargs: Any) -> float:

@@ -63,6 +63,12 @@ def parse_spec(spec: Any, index: int, default_form: str) -> tuple[str, dict[str,
             elif isinstance(el, str):
                 if Layer.is_registered(el):
                     form = el
+                elif "activation" in kwargs:  # two non-form words: one of them is a misspelled form
+                    unknown = kwargs["activation"]
+                    raise ConfigurationError(
+                        f"{label}: the spec {spec!r} names two activations, {unknown!r} and {el!r}; if {unknown!r} "
+                        f"is meant as a layer form, it is not a registered form ({', '.join(sorted(Layer._registry))})"
+                    )
                 else:
                     kwargs["activation"] = el
             elif _is_int(el):
