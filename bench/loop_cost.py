@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,9 @@ import graphc
 import graphc.tensor as T
 from graphc.layers import DenseLayer, InputLayer, LSTMLayer, get_all_params, get_output
 from graphc.passes.unroll import unroll_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import measure  # noqa: E402  (bench/run.py: interleaved rounds, medians)
 
 FEATURES = 8
 
@@ -55,19 +59,6 @@ def build(batch: int, hidden: int, steps: int, unrolled: bool, training: bool) -
     return fn, seconds, body
 
 
-def measure(peers: dict[str, Callable[[], Any]], rounds: int, reps: int) -> dict[str, float]:
-    """Median seconds per call, peers interleaved, one untimed call before each block."""
-    times: dict[str, list[float]] = {k: [] for k in peers}
-    for _ in range(rounds):
-        for name, fn in peers.items():
-            fn()
-            start = time.perf_counter()
-            for _ in range(reps):
-                fn()
-            times[name].append((time.perf_counter() - start) / reps)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -90,7 +81,8 @@ def main(argv: list[str] | None = None) -> None:
                 call_args = (x, y) if training else (x,)
                 scan_fn, scan_s, body = build(batch, hidden, steps, False, training)
                 unr_fn, unr_s, _ = build(batch, hidden, steps, True, training)
-                med = measure({"scan": lambda f=scan_fn, a=call_args: f(*a), "unrolled": lambda f=unr_fn, a=call_args: f(*a)}, rounds, 10)
+                peers = {"scan": lambda f=scan_fn, a=call_args: f(*a), "unrolled": lambda f=unr_fn, a=call_args: f(*a)}
+                med = measure(peers, rounds, budget=0.05, min_total=0.25)
                 ratio = med["unrolled"] / med["scan"]
                 size = steps * body
                 if ratio <= 1.0:

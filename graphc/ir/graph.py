@@ -79,7 +79,7 @@ class Graph:
 
     def __init__(self) -> None:
         self._g = nx.MultiDiGraph()
-        self._data: dict[int, NodeData] = {}  # node id -> data, mirrored from the networkx graph for fast reads
+        self._data: dict[int, NodeData] = {}  # node id -> data (networkx holds the structure only)
         self._ids = itertools.count()
         self.inputs: list[int] = []
         self.outputs: list[tuple[Value, str]] = []
@@ -107,7 +107,7 @@ class Graph:
         """Add a node fed by ``inputs`` (in order) and return its id."""
         nid = next(self._ids)
         self._touched(nid)
-        self._g.add_node(nid, data=data)
+        self._g.add_node(nid)
         self._data[nid] = data
         for pos, (src, port) in enumerate(inputs):
             if src not in self._g:
@@ -247,9 +247,7 @@ class Graph:
         g = Graph()
         g._g = self._g.copy()
         g._reset_caches()
-        for n in g._g.nodes:
-            old: NodeData = g._g.nodes[n]["data"]
-            g._g.nodes[n]["data"] = g._data[n] = NodeData(**{**old.__dict__, "attrs": dict(old.attrs), "types": list(old.types)})
+        g._data = {n: NodeData(**{**old.__dict__, "attrs": dict(old.attrs), "types": list(old.types)}) for n, old in self._data.items()}
         g._ids = itertools.count(max(self._g.nodes, default=-1) + 1)
         g.inputs = list(self.inputs)
         g.outputs = list(self.outputs)

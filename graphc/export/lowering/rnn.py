@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from ...ir.ops.rnn import split_inputs
 from ..context import LoweringContext, LowerNode, lowering
 
 
 def _initial(n: LowerNode, count: int) -> tuple[list[str], list[str]]:
     """ONNX's initial-state inputs (left empty, so zero, under ``zero_initial``) and the inputs after them."""
-    if n.attrs.get("zero_initial", False):
-        return [""] * count, n.inputs[4:]
-    return n.inputs[4 : 4 + count], n.inputs[4 + count :]
+    states, rest = split_inputs(n.inputs, count, n.attrs.get("zero_initial", False))
+    return states or [""] * count, rest
 
 
 @lowering("lstm")

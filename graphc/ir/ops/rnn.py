@@ -15,8 +15,8 @@ takes X, W, R, B and optionally P; gru takes X, W, R, B.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +28,20 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "Tanh": np.tanh,
     "Relu": lambda x: np.maximum(x, 0),
 }
+
+
+V = TypeVar("V")
+
+
+def split_inputs(inputs: Sequence[V], n_states: int, zero_initial: bool) -> tuple[list[V] | None, list[V]]:
+    """An lstm/gru node's initial states (None under ``zero_initial``) and the inputs after them (lstm: ``P``).
+
+    The one place that knows where the states sit; the evaluator, the lowering
+    and the gradient rule each supply their own zeros.
+    """
+    if zero_initial:
+        return None, list(inputs[4:])
+    return list(inputs[4 : 4 + n_states]), list(inputs[4 + n_states :])
 
 
 def _rnn_infer(op: str, n_gates: int) -> Callable[..., list[TensorType]]:
@@ -64,10 +78,8 @@ def _steps(n: int, direction: str) -> range:
 
 def _initial(xs: list[np.ndarray], n: int, hidden_size: int, zero_initial: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The initial states (zeros of (1, batch, hidden) when not given) and the inputs after them."""
-    if zero_initial:
-        zeros = np.zeros((1, xs[0].shape[1], hidden_size), xs[0].dtype)
-        return [zeros] * n, xs[4:]
-    return xs[4 : 4 + n], xs[4 + n :]
+    states, rest = split_inputs(xs, n, zero_initial)
+    return states or [np.zeros((1, xs[0].shape[1], hidden_size), xs[0].dtype)] * n, rest
 
 
 def _lstm_eval(

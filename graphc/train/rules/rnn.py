@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import tensor as T
+from ...ir.ops.rnn import split_inputs
 from ...tensor.nnet import relu, sigmoid
 from ..registry import grad_rule
 
@@ -27,10 +28,10 @@ def _stacked(hs: Any, direction: str) -> Any:
 
 def _initial(inputs: list[Any], n: int, hidden_size: int, zero_initial: bool) -> tuple[list[Any], list[Any]]:
     """The initial states, (batch, hidden) (zeros under ``zero_initial``), and the inputs after them."""
-    if zero_initial:
-        zeros = T.zeros((inputs[0].shape[1], hidden_size), dtype=inputs[0].dtype)
-        return [zeros] * n, inputs[4:]
-    return [s[0] for s in inputs[4 : 4 + n]], inputs[4 + n :]
+    states, rest = split_inputs(inputs, n, zero_initial)
+    if states is None:
+        return [T.zeros((inputs[0].shape[1], hidden_size), dtype=inputs[0].dtype)] * n, rest
+    return [s[0] for s in states], rest
 
 
 def _lstm_forward(inputs: list[Any], hidden_size: int, direction: str, activations: tuple[str, ...], zero_initial: bool) -> Any:
