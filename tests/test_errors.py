@@ -1065,6 +1065,16 @@ row(R, "cli-unknown-flag", "graphc run", "an unknown flag --frob", lambda: cli("
 row(R, "cli-unknown-choice", "graphc export", "--unroll sometimes", lambda: cli("export", _target("net"), "-o", _model("a.onnx"), "--unroll", "sometimes"),
     ExitStatus2Error, r"argument --unroll: invalid choice: 'sometimes'", r"choose from 'auto', 'never', 'always'")
 
+# --- hostile files and budgets (issue 14) ---------------------------------------------------
+R, G = section("Hostile files and budgets: ONNX models (external data, sizes)")
+# (rows: ONNX model files)
+
+R, G = section("Hostile files and budgets: network files, checkpoints and training")
+# (rows: network files and checkpoints)
+
+R, G = section("Hostile files and budgets: the command line and file writes")
+# (rows: command line and writes)
+
 CASES: list[Case] = [c for _, rows in SECTIONS for c in rows]
 GAPS: list[Case] = [c for _, gaps in GAP_SECTIONS for c in gaps]
 
