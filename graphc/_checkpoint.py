@@ -10,8 +10,15 @@ reads it like any other) with extra entries, all named ``__...``:
 - ``__state__/<k>``: the optimizer's state (moments, step counters...), in the
   order the update rule made them;
 - ``__best__/<name>``: the parameters of the best validation;
+- ``__last__/<name>`` (only in the file written when training ends, when the
+  best parameters are not the last ones): the last parameters, which resuming
+  continues from, while the model's own parameters are the best ones, so that
+  ``Network.load`` of the final file gives the network ``restore_best`` left;
 - ``__rng__/keys``, ``__order__``: the shuffling generator's state and the
   current pass's example order.
+
+Nothing non-finite is ever written (saving refuses), and reading checks the whole
+file before it changes anything (:mod:`graphc._checkpoint_check`).
 
 Restoring all of it makes a resumed run continue exactly as the uninterrupted
 one would have (bitwise on CPU), as long as the graph draws no random numbers:
@@ -24,18 +31,18 @@ import io
 import json
 import math
 import os
+import zipfile
 from typing import Any
 
 import numpy as np
 
-from ._model_io import SPEC_KEY, model_arrays
+from ._checkpoint_check import FORMAT as _FORMAT
+from ._checkpoint_check import TRAINING_KEY, read_checkpoint
+from ._checkpoint_check import VERSION as _VERSION
+from ._model_io import SPEC_KEY, model_arrays, refuse_nonfinite
 from .export.io import atomic_write_bytes
 
 __all__ = ["save_checkpoint", "load_checkpoint", "is_checkpoint", "TRAINING_KEY"]
-
-TRAINING_KEY = "__graphc_training__"
-_FORMAT = "graphc.training-checkpoint"
-_VERSION = 1
 
 
 def _float_or_none(value: Any) -> Any:
@@ -49,7 +56,7 @@ def _monitors(values: Any) -> dict[str, Any]:
     return {str(k): _float_or_none(v) for k, v in dict(values or {}).items()}
 
 
-def save_checkpoint(trainer: Any, path: str | os.PathLike[str], train_set: Any = None) -> None:
+def save_checkpoint(trainer: Any, path: str | os.PathLike[str], train_set: Any = None, final: bool = False) -> None:
     """Write the network and ``trainer``'s state to ``path`` atomically.
 
     Parameters
@@ -58,25 +65,41 @@ def save_checkpoint(trainer: Any, path: str | os.PathLike[str], train_set: Any =
     path : path-like
     train_set : Batches, optional
         The training batches, whose position (and current pass order) is saved.
+    final : bool
+        The file written when training ends: the model's parameters are the best ones
+        (what :meth:`Trainer.restore_best` set), the last ones go to ``__last__/`` for
+        resuming (when they differ).  Otherwise the model's parameters are the current ones.
+
+    Raises
+    ------
+    ValueError
+        When a parameter or optimizer state holds NaN or infinite values (nothing is written).
     """
     arrays = model_arrays(trainer.network)
+    if final:
+        for p, value in zip(trainer.params, trainer.best_params):
+            current = arrays[p.name]
+            if not np.array_equal(current, value):
+                arrays.update({q.name: np.asarray(v) for q, v in zip(trainer.params, trainer.best_params)})
+                arrays.update({f"__last__/{q.name}": q.get_value() for q in trainer.params})
+                break
     state = trainer.state_variables
     for k, var in enumerate(state):
         arrays[f"__state__/{k}"] = var.get_value()
     for p, value in zip(trainer.params, trainer.best_params):
         arrays[f"__best__/{p.name}"] = np.asarray(value)
-    keys, pos = None, None
     if trainer.rng is not None:
         kind, keys, pos, has_gauss, gauss = trainer.rng.get_state()
         arrays["__rng__/keys"] = np.asarray(keys)
         rng_extra = {"kind": kind, "pos": int(pos), "has_gauss": int(has_gauss), "gauss": float(gauss)}
     else:
         rng_extra = None
-    position = None
+    position, examples = None, None
     if train_set is not None and train_set.num_examples is not None:
-        position = int(train_set._index)
+        position, examples = int(train_set._index), int(train_set.num_examples)
         if train_set._order is not None:
             arrays["__order__"] = np.asarray(train_set._order)
+    refuse_nonfinite(arrays, path, "a checkpoint")
     desc = {
         "format": _FORMAT,
         "version": _VERSION,
@@ -91,6 +114,7 @@ def save_checkpoint(trainer: Any, path: str | os.PathLike[str], train_set: Any =
         "state": [var.name for var in state],
         "rng": rng_extra,
         "position": position,
+        "examples": examples,
     }
     arrays[TRAINING_KEY] = np.frombuffer(json.dumps(desc).encode("utf-8"), dtype=np.uint8)
     buf = io.BytesIO()
@@ -99,83 +123,28 @@ def save_checkpoint(trainer: Any, path: str | os.PathLike[str], train_set: Any =
 
 
 def is_checkpoint(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a readable file holding a training checkpoint."""
+    """Whether ``path`` is a readable file holding a training checkpoint (its archive directory says so; nothing is inflated)."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return TRAINING_KEY in data.files and SPEC_KEY in data.files
-    except (OSError, ValueError):
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except Exception:  # a missing, unreadable, truncated or foreign file: not a checkpoint
         return False
-
-
-def _number(value: Any) -> Any:
-    return float(value) if isinstance(value, str) else value
+    return f"{TRAINING_KEY}.npy" in names and f"{SPEC_KEY}.npy" in names
 
 
 def load_checkpoint(trainer: Any, path: str | os.PathLike[str], train_set: Any = None) -> None:
     """Restore the network's parameters and ``trainer``'s state from a checkpoint.
 
-    Everything is read and checked before anything changes.
+    The whole file is read and checked (:func:`graphc._checkpoint_check.read_checkpoint`)
+    before anything changes: after an error, the network's parameters, the optimizer state
+    and the trainer's counters are as they were.
 
     Raises
     ------
+    FileNotFoundError
+        For a path with no file.
     ValueError
-        If the file is not a checkpoint, was written for another algorithm, or
-        its parameters or optimizer state do not fit (names, shapes).
+        Naming the file and what is wrong: not a checkpoint, written for another algorithm or
+        network (names, shapes), a damaged archive, a bad field or array.
     """
-    from ._model_io import set_param_values
-
-    where = os.fspath(path)
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{where} is not a graphc training checkpoint: {exc}") from None
-    with data:
-        if TRAINING_KEY not in data.files:
-            raise ValueError(f"{where} is not a graphc training checkpoint (no {TRAINING_KEY!r} entry)")
-        try:
-            desc = json.loads(bytes(data[TRAINING_KEY]).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{where}: the training description is not valid JSON: {exc}") from None
-        arrays = {k: np.array(data[k]) for k in data.files if k not in (SPEC_KEY, TRAINING_KEY)}
-    if desc.get("format") != _FORMAT or desc.get("version") != _VERSION:
-        raise ValueError(f"{where}: unsupported checkpoint (format {desc.get('format')!r}, version {desc.get('version')!r})")
-    if desc["algo"] != trainer.algo:
-        raise ValueError(f"{where} was written by a {desc['algo']!r} trainer; this trainer runs {trainer.algo!r}")
-    state = trainer.state_variables
-    names = list(desc["state"])
-    if names != [v.name for v in state]:
-        raise ValueError(f"{where}: the optimizer state {names} does not fit this trainer's {[v.name for v in state]}")
-    values = []
-    for k, var in enumerate(state):
-        value = arrays.get(f"__state__/{k}")
-        if value is None or tuple(value.shape) != tuple(np.shape(var.get_value())):
-            shape = None if value is None else tuple(value.shape)
-            raise ValueError(f"{where}: optimizer state {var.name!r} has shape {shape}, expected {np.shape(var.get_value())}")
-        values.append(value)
-    best = []
-    for p in trainer.params:
-        value = arrays.get(f"__best__/{p.name}")
-        if value is None or tuple(value.shape) != tuple(p.type.shape):
-            raise ValueError(f"{where}: no best values of the right shape for parameter {p.name!r}")
-        best.append(value)
-    params = {k: v for k, v in arrays.items() if not k.startswith("__")}
-    set_param_values(trainer.network, params)  # checks every name and shape before it sets any
-    for var, value in zip(state, values):
-        var.set_value(value)
-    trainer.best_params = best
-    trainer.iterations = int(desc["iterations"])
-    trainer.updates = int(desc["updates"])
-    trainer.validations = int(desc["validations"])
-    trainer._best_validation = int(desc["best_validation"])
-    trainer.best_iteration = int(desc["best_iteration"])
-    trainer.best_loss = _number(desc["best_loss"])
-    trainer.last_validation = {k: _number(v) for k, v in desc["last_validation"].items()}
-    rng = desc.get("rng")
-    if rng is not None and trainer.rng is not None and "__rng__/keys" in arrays:
-        trainer.rng.set_state((rng["kind"], arrays["__rng__/keys"], rng["pos"], rng["has_gauss"], rng["gauss"]))
-    if train_set is not None and desc.get("position") is not None and train_set.num_examples is not None:
-        order = arrays.get("__order__")
-        if order is not None and len(order) != train_set.num_examples:
-            raise ValueError(f"{where}: the checkpoint was taken on {len(order)} training examples, not {train_set.num_examples}")
-        train_set._index = int(desc["position"]) % len(train_set._starts)
-        train_set._order = order
+    read_checkpoint(trainer, path, train_set).apply(trainer, train_set)

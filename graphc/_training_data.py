@@ -39,8 +39,8 @@ class Batches:
         The placeholders the batches feed, in order.
     name : str
         ``'train'`` or ``'valid'``, for messages.
-    batch_size : int
-        Examples per batch; ``<= 0`` puts the whole dataset in one batch.
+    batch_size : int or None
+        Examples per batch; None or 0 puts the whole dataset in one batch.
         Ignored for a callable.
     iteration_size : int, optional
         Batches per iteration (one call of :meth:`iteration`).  Default: every
@@ -69,7 +69,7 @@ class Batches:
         data: Any,
         variables: Sequence[Variable],
         name: str,
-        batch_size: int = 32,
+        batch_size: int | None = 32,
         iteration_size: int | None = None,
         rng: np.random.RandomState | None = None,
         classes: dict[int, int] | None = None,
@@ -93,7 +93,9 @@ class Batches:
             self.num_examples = len(self._arrays[0])
             if self.num_examples == 0:
                 raise ValueError(f"{name} data: the arrays hold no examples")
-            size = self.num_examples if batch_size <= 0 else int(batch_size)
+            if batch_size is not None and batch_size < 0:
+                raise ValueError(f"{name}: batch_size must be > 0, or None or 0 for the whole dataset, got {batch_size}")
+            size = self.num_examples if not batch_size else int(batch_size)
             self._starts = list(range(0, self.num_examples, size))
             self._size = size
             if iteration_size is None:

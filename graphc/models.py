@@ -430,6 +430,8 @@ class Network:
         ------
         TypeError
             If a layer option cannot be written as JSON (naming the layer).
+        ValueError
+            If a parameter holds NaN or infinite values (nothing is written).
         """
         from ._model_io import save_model
 
@@ -443,11 +445,11 @@ class Network:
 
         Raises
         ------
+        FileNotFoundError
+            For a path with no file.
         ValueError
-            If the file is not a graphc model, or a parameter array has the
-            wrong shape (naming the layer).
-        ConfigurationError
-            If a layer form is not registered.
+            Naming the file: damaged, not a graphc model, a bad description or array,
+            over the memory budget, or an unregistered layer form (checked first).
         """
         from ._model_io import load_model
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -43,7 +42,9 @@ from . import losses as _losses
 from . import regularizers as _regularizers
 from . import tensor as T
 from . import updates as _updates
+from ._step_guard import NonFiniteStepError, Snapshot, finite_probe
 from ._training_data import Batches
+from ._training_options import halflife, progress_enabled, read_options
 from .runtime import function
 from .train.grad import grad as _grad
 
@@ -68,55 +69,6 @@ _TRAINER_OPTIONS = frozenset(
     }
 )  # fmt: skip
 
-_OFF = ("0", "false", "no", "off")
-_ON = ("1", "true", "yes", "on", "force")
-
-
-def progress_enabled(progress: bool | None = None, stream: Any = None) -> bool:
-    """Whether training shows a progress bar.
-
-    ``GRAPHC_PROGRESS=0`` (or ``false``/``no``/``off``) switches it off in any
-    case; otherwise ``progress=True`` or ``GRAPHC_PROGRESS=1`` forces it on,
-    ``progress=False`` switches it off, and by default it is shown only when
-    ``stream`` (standard error) is a terminal.
-
-    Parameters
-    ----------
-    progress : bool, optional
-    stream : file object, optional
-        Where the bar is written; default ``sys.stderr``.
-
-    Returns
-    -------
-    bool
-    """
-    env = os.environ.get("GRAPHC_PROGRESS", "").strip().lower()
-    if env in _OFF or progress is False:
-        return False
-    if progress or env in _ON:
-        return True
-    stream = sys.stderr if stream is None else stream
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-def _halflife(value: float, name: str) -> float:
-    """downhill's EWMA weight ``exp(-ln 2 / halflife)``."""
-    if not value or value <= 0:
-        raise ValueError(f"{name} must be a positive number of updates, got {value!r}")
-    return math.exp(-math.log(2) / float(value))
-
-
-def _int_option(kwargs: Mapping[str, Any], name: str, default: Any, low: int) -> Any:
-    value = kwargs.get(name, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
 
 class Trainer:
     """Trains a theanets :class:`~graphc.models.Network` with one of :data:`ALGORITHMS`.
@@ -128,8 +80,9 @@ class Trainer:
         ``'sgd'``, ``'nag'`` (SGD with Nesterov momentum), ``'rmsprop'``
         (default), ``'adam'``, ``'adadelta'``, ``'adagrad'``, ``'rprop'``
         (iRprop-) or ``'esgd'`` (equilibrated SGD; see :mod:`graphc.updates.downhill`).
-    batch_size : int
-        Examples per minibatch (default 32; ``<= 0``: the whole dataset).
+    batch_size : int or None
+        Examples per minibatch (default 32); None or 0 (downhill's spelling)
+        puts the whole dataset in one batch.
     train_batches, valid_batches : int, optional
         Minibatches per training iteration, per validation (default: a full
         pass; ``iteration_size`` sets both).  For a callable dataset: its
@@ -165,9 +118,13 @@ class Trainer:
         (bitwise on CPU, for graphs without random ops).  ``max_updates``
         counts the iterations before the checkpoint too.
     stop_on_nonfinite : bool
-        Stop when an iteration's monitors are not finite (NaN, inf), putting
-        back the parameters and optimizer state from before that iteration
+        Stop at the first training step whose gradients or new values are not
+        finite (NaN, inf; the compiled step returns a probe of them), or when an
+        iteration's monitors are not finite, putting back the parameters, the
+        optimizer state and the data position from before that iteration
         (default True); :attr:`stop_reason` is then ``'non-finite loss'``.
+        Files are never written with non-finite values: with this option off,
+        a checkpoint or save of a NaN network raises ``ValueError``.
     learning_rate : float
         Default 1e-4, as downhill (1.0 for adadelta, whose step needs none).
     momentum : float
@@ -251,7 +208,8 @@ class Trainer:
             raise ValueError(f"{network!r} has no parameters to train")
         loss = network.loss(**reg)
         monitors = [("loss", loss), *network.monitors(**reg)]
-        grads = self._gradients(loss)
+        raw = list(_grad(loss, self.params))
+        grads = self._gradients(raw)
         if kwargs.get("monitor_gradients"):
             monitors.extend((f"grad({p.name})", (g * g).sum()) for p, g in zip(self.params, grads))
         self.monitor_names = [name for name, _ in monitors]
@@ -263,7 +221,8 @@ class Trainer:
         self._variables = inputs
         self.step_outputs = [(expr, name_) for name_, expr in monitors]
         self.step_updates = layer_updates + list(rule_updates.items())
-        self.f_step = function(inputs, exprs, updates=self.step_updates, name=name)
+        probe = [finite_probe(raw, self.step_updates, self.params)] if self.stop_on_nonfinite else []
+        self.f_step = function(inputs, exprs + probe, updates=self.step_updates, name=name)
         owned = {id(p) for p in self.params}
         self.state_variables = [v for v, _ in [*layer_updates, *rule_updates.items()] if id(v) not in owned]
         self.f_eval = function(inputs, exprs, updates=layer_updates, name=f"{type(network).__name__}.evaluate")
@@ -277,41 +236,9 @@ class Trainer:
 
     # -- setup -----------------------------------------------------------------------------
     def _read_options(self, kw: Mapping[str, Any]) -> None:
-        self.batch_size = kw.get("batch_size", 32)
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)):
-            raise ValueError(f"batch_size must be an integer, got {self.batch_size!r}")
-        both = kw.get("iteration_size")
-        self.train_batches = _int_option(kw, "train_batches", both, 1)
-        self.valid_batches = _int_option(kw, "valid_batches", both, 1)
-        self.validate_every = _int_option(kw, "validate_every", 10, 1)
-        self.patience = _int_option(kw, "patience", 5, 0)
-        limits = [_int_option(kw, k, None, 0) for k in ("max_updates", "max_epochs")]
-        self.max_updates = min((v for v in limits if v is not None), default=None)
-        self.min_improvement = float(kw.get("min_improvement", 0.0))
-        if not self.min_improvement >= 0:
-            raise ValueError(f"min_improvement must be >= 0, got {kw.get('min_improvement')!r}")
-        save_every = kw.get("save_every", 0) or 0
-        if isinstance(save_every, bool) or not isinstance(save_every, (int, float, np.integer, np.floating)):
-            raise ValueError(f"save_every must be an int (iterations) or a float (minutes), got {save_every!r}")
-        if save_every < 0:
-            raise ValueError(f"save_every must be >= 0, got {save_every!r}")
-        self.save_every = save_every
-        self.save_progress = kw.get("save_progress")
-        self.progress = kw.get("progress")
-        self.checkpoint = kw.get("checkpoint")
-        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
-            raise TypeError(f"checkpoint must be a file path, got {self.checkpoint!r}")
-        self.checkpoint_every = _int_option(kw, "checkpoint_every", 1, 1)
-        self.resume = bool(kw.get("resume", False))
-        if self.resume and self.checkpoint is None:
-            raise ValueError("resume=True needs checkpoint=<path>: the file to resume from")
-        self.stop_on_nonfinite = bool(kw.get("stop_on_nonfinite", True))
-        self.stop_reason: str | None = None
-        rng = kw.get("rng", getattr(self.network, "_rng", None))
-        self.rng = rng if isinstance(rng, np.random.RandomState) else np.random.RandomState(rng)
+        read_options(self, kw)
 
-    def _gradients(self, loss: Any) -> list[Any]:
-        grads = list(_grad(loss, self.params))
+    def _gradients(self, grads: list[Any]) -> list[Any]:
         elem = self.options.get("max_gradient_elem") or 0
         for old in ("gradient_clip", "max_gradient_clip"):
             elem = elem or self.options.get(old) or 0
@@ -326,7 +253,7 @@ class Trainer:
         algo, params = self.algo, self.params
         lr = kw.get("learning_rate", 1.0 if algo == "adadelta" else 1e-4)
         eps = kw.get("epsilon", kw.get("rms_regularizer", kw.get("regularizer", 1e-8)))
-        rho = kw["rho"] if "rho" in kw else _halflife(kw.get("rms_halflife", 14), "rms_halflife")
+        rho = kw["rho"] if "rho" in kw else halflife(kw.get("rms_halflife", 14), "rms_halflife")
         if algo in ("sgd", "nag"):
             updates = _updates.sgd(grads, params, learning_rate=lr)
         elif algo == "rmsprop":
@@ -344,8 +271,8 @@ class Trainer:
                 raise ValueError(f"hv_method must be 'rop', 'lop' or 'grad', got {method!r}")
             updates = _updates.esgd(loss, params, learning_rate=lr, rho=rho, epsilon=eps, grads=grads)
         else:
-            b1 = kw["beta1"] if "beta1" in kw else _halflife(kw.get("beta1_halflife", 7), "beta1_halflife")
-            b2 = kw["beta2"] if "beta2" in kw else _halflife(kw.get("beta2_halflife", 69), "beta2_halflife")
+            b1 = kw["beta1"] if "beta1" in kw else halflife(kw.get("beta1_halflife", 7), "beta1_halflife")
+            b2 = kw["beta2"] if "beta2" in kw else halflife(kw.get("beta2_halflife", 69), "beta2_halflife")
             updates = _updates.adam(grads, params, learning_rate=lr, beta1=b1, beta2=b2, epsilon=eps)
         momentum = kw.get("momentum", 0) or 0
         if momentum:
@@ -381,9 +308,13 @@ class Trainer:
     def _run(self, fn: Any, batches: Batches, shuffle: bool) -> OrderedDict[str, float]:
         totals = np.zeros(len(self.monitor_names))
         count = 0
+        probe = fn is self.f_step and self.stop_on_nonfinite
         for batch in batches.iteration(shuffle):
             n = len(batch[0])
-            totals += n * np.array([float(v) for v in fn(*batch)])
+            values = [float(v) for v in fn(*batch)]
+            if probe and not math.isfinite(values.pop()):  # a gradient or a new parameter is not finite
+                raise NonFiniteStepError(OrderedDict(zip(self.monitor_names, values)))
+            totals += n * np.array(values)
             count += n
             if fn is self.f_step:
                 self.updates += 1
@@ -427,6 +358,7 @@ class Trainer:
         if due:
             path = str(self.save_progress).format(int(now))
             self.save_checkpoint(path, train_set)
+            self._last_progress = path
             log.info("saved %s", path)
             last[0] = now
 
@@ -436,8 +368,10 @@ class Trainer:
         The validation monitors are those of the latest validation.  When the
         loop ends (patience, ``max_updates``, ``max_epochs``, Ctrl-C, or a
         non-finite loss), the best parameters are restored; a caller that
-        stops iterating early keeps the current ones.  On Ctrl-C the log says
-        where the last checkpoint is.
+        stops iterating early keeps the current ones.  Except on Ctrl-C (when
+        the log says where the last checkpoint is), the checkpoint and the
+        last ``save_progress`` file are then rewritten so that their network
+        is that best one (the last parameters stay in them for resuming).
 
         Parameters
         ----------
@@ -461,7 +395,7 @@ class Trainer:
         """
         train_set = self.dataset(train, "train", shuffle=True)
         valid_set = self.dataset(train if valid is None else valid, "valid", shuffle=False)
-        self.stop_reason = None
+        self.stop_reason, self._last_progress = None, None
         resumed = self.resume and self.checkpoint is not None and os.path.exists(self.checkpoint)
         if resumed:
             self.load_checkpoint(self.checkpoint, train_set)
@@ -480,17 +414,23 @@ class Trainer:
         last_save = [time.time()]
         try:
             while not stop and (self.max_updates is None or self.iterations < self.max_updates):
-                good = self._snapshot() if self.stop_on_nonfinite else None
+                good = Snapshot(self, train_set) if self.stop_on_nonfinite else None
                 try:
-                    training = self._run(self.f_step, train_set, shuffle=True)
-                    if good is not None and not all(math.isfinite(v) for v in training.values()):
-                        self._restore(good)
+                    try:
+                        training = self._run(self.f_step, train_set, shuffle=True)
+                        bad = None if good is None or all(math.isfinite(v) for v in training.values()) else training
+                    except NonFiniteStepError as exc:
+                        bad = exc.monitors
+                    if bad is not None and good is not None:
+                        good.restore(self, train_set)
                         self.stop_reason = "non-finite loss"
+                        finite = all(math.isfinite(v) for v in bad.values())
                         log.error(
-                            "training stopped at iteration %d: non-finite monitor values %s; the parameters and the "
-                            "optimizer state are those from before that iteration",
+                            "training stopped at iteration %d: %s %s; the parameters, the optimizer state and the "
+                            "data position are those from before that iteration",
                             self.iterations + 1,
-                            _fmt(training),
+                            "non-finite gradients or new parameter values, monitors" if finite else "non-finite monitor values",
+                            _fmt(bad),
                         )
                         break
                     self.iterations += 1
@@ -513,22 +453,40 @@ class Trainer:
                 yield dict(training), dict(validation)
             if self.stop_reason is None:
                 self.stop_reason = "max_updates" if not stop else "patience"
-            self.restore_best()
+            try:
+                if self.stop_reason != "interrupted":
+                    self._save_final(train_set)
+            finally:
+                self.restore_best()
         finally:
             if bar is not None:
                 bar.close()
 
     # -- checkpoints -----------------------------------------------------------------------
-    def save_checkpoint(self, path: str | os.PathLike[str], train_set: Batches | None = None) -> None:
+    def save_checkpoint(self, path: str | os.PathLike[str], train_set: Batches | None = None, final: bool = False) -> None:
         """Write the network, the optimizer state and the loop's state to ``path`` (atomically).
 
         The file is also a model file: :meth:`Network.load` reads the network
-        from it.  See :mod:`graphc._checkpoint`.
+        from it.  With ``final``, its network holds the best parameters (the
+        last ones are kept for resuming).  See :mod:`graphc._checkpoint`.
+
+        Raises
+        ------
+        ValueError
+            When a parameter or optimizer state is not finite (nothing is written).
         """
         from ._checkpoint import save_checkpoint
 
-        save_checkpoint(self, path, train_set)
+        save_checkpoint(self, path, train_set, final=final)
         self._last_checkpoint = (os.fspath(path), self.iterations)
+
+    def _save_final(self, train_set: Batches) -> None:
+        """Rewrite the run's checkpoint and last progress file so their network is the best one (what restore_best sets)."""
+        paths = [self.checkpoint] if self.checkpoint is not None else []
+        last = getattr(self, "_last_progress", None)
+        paths += [last] if last is not None else []
+        for path in paths:
+            self.save_checkpoint(path, train_set, final=True)
 
     def load_checkpoint(self, path: str | os.PathLike[str], train_set: Batches | None = None) -> None:
         """Restore the network, the optimizer state and the loop's state from :meth:`save_checkpoint`'s file.
@@ -547,13 +505,6 @@ class Trainer:
         if last is None:
             return "; no checkpoint was written" if self.checkpoint else ""
         return f"; the last checkpoint, {last[0]}, holds iteration {last[1]} (resume with resume=True)"
-
-    def _snapshot(self) -> list[np.ndarray]:
-        return [v.get_value() for v in (*self.params, *self.state_variables)]
-
-    def _restore(self, values: list[np.ndarray]) -> None:
-        for var, value in zip((*self.params, *self.state_variables), values):
-            var.set_value(value)
 
     def train(self, train: Any, valid: Any = None) -> tuple[dict[str, float], dict[str, float]]:
         """Run :meth:`itertrain` to the end.

@@ -890,8 +890,8 @@ row(R, "option-unknown", "Network.train", "learning_rat=0.1 (misspelled)", lambd
     TypeError, r"unknown training option\(s\) \['learning_rat'\]", r"options are \['batch_size'")
 row(R, "batch-size-float", "Network.train", "batch_size=2.5", lambda: _net().train([_X, _Y], algo="sgd", batch_size=2.5),
     ValueError, r"batch_size must be an integer", r"got 2.5")
-row(R, "batch-size-none", "Network.train", "batch_size=None", lambda: _net().train([_X, _Y], algo="sgd", batch_size=None),
-    ValueError, r"batch_size must be an integer", r"got None")
+row(R, "batch-size-string", "Network.train", "batch_size='32'", lambda: _net().train([_X, _Y], algo="sgd", batch_size="32"),
+    ValueError, r"batch_size must be an integer", r"got '32'")
 row(R, "data-lengths", "Network.train", "10 inputs, 7 targets", lambda: _net().train([_X, _Y[:7]], algo="sgd"),
     ValueError, r"train data", r"same number of examples, got in: 10, target: 7")
 row(R, "data-ndim", "Network.train", "a 1-d input array", lambda: _net().train([_X[0], _Y], algo="sgd"),
@@ -1068,12 +1068,416 @@ row(R, "cli-unknown-choice", "graphc export", "--unroll sometimes", lambda: cli(
 # --- hostile files and budgets (issue 14) ---------------------------------------------------
 R, G = section("Hostile files and budgets: ONNX models (external data, sizes)")
 # (rows: ONNX model files)
+def _onnx_hostile(name: str, tensor_place: str, location: str = "../secret.bin", **change: Any) -> Path:
+    """A model ``y = x + C`` in ``<work>/onnx/``, with C stored externally at ``location`` through ``tensor_place``."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    folder = _work() / "onnx"
+    folder.mkdir(exist_ok=True)
+    (_work() / "secret.bin").write_bytes(np.full(64, 31337.25, np.float32).tobytes())
+    (folder / "w.bin").write_bytes(np.zeros(64, np.float32).tobytes())
+    t = TensorProto(name="C", data_type=change.pop("dtype", TensorProto.FLOAT), dims=change.pop("dims", [4]), data_location=TensorProto.EXTERNAL)
+    for k, v in [("location", location), *change.pop("entries", [])]:
+        t.external_data.add(key=k, value=v)
+    add = helper.make_node("Add", ["x", "C"], ["y"])
+    kw: dict[str, Any] = {}
+    nodes = [add]
+    if tensor_place == "initializer":
+        kw["initializer"] = [t]
+    elif tensor_place == "sparse":
+        kw["sparse_initializer"] = [helper.make_sparse_tensor(t, numpy_helper.from_array(np.arange(4), "i"), [4])]
+    elif tensor_place == "subgraph":
+        branch = helper.make_graph([helper.make_node("Constant", [], ["c"], value=t)], "b", [], [helper.make_tensor_value_info("c", 1, [4])])
+        nodes = [helper.make_node("If", ["cond"], ["C"], then_branch=branch, else_branch=branch), add]
+        kw["initializer"] = [numpy_helper.from_array(np.array(True), "cond")]
+    else:  # a model-local function
+        nodes = [helper.make_node("addc", ["x"], ["y"], domain="local")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", 1, [4])], [helper.make_tensor_value_info("y", 1, [4])], **kw)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+    if tensor_place == "function":
+        m.opset_import.append(helper.make_opsetid("local", 1))
+        m.functions.append(helper.make_function(
+            "local", "addc", ["a"], ["b"], [helper.make_node("Constant", [], ["c"], value=t), helper.make_node("Add", ["a", "c"], ["b"])],
+            [helper.make_opsetid("", 18)]))
+    for key, value in change.items():
+        setattr(m, key, value)
+    path = folder / f"{name}.onnx"
+    path.write_bytes(m.SerializeToString())
+    return path
+
+
+def _onnx_link() -> Path:
+    link = _work() / "onnx" / "link.bin"
+    path = _onnx_hostile("link", "initializer", "link.bin")
+    if not link.is_symlink():
+        link.symlink_to(_work() / "secret.bin")
+    return path
+
+
+def _onnx_subfolder() -> Path:
+    path = _onnx_hostile("subfolder", "initializer", "sub")
+    (path.parent / "sub").mkdir(exist_ok=True)
+    return path
+
+
+def _onnx_budget() -> Any:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRAPHC_MEMORY_BUDGET", "200")  # the model file is ~100 bytes, its tensor 256
+        return load(_onnx_hostile("budget", "initializer", "w.bin", dims=[64]))
+
+
+def _lstm_fn() -> graphc.Function:
+    x = T.tensor3("x")
+    return graphc.function([x], layers.get_output(LSTMLayer(InputLayer((None, None, 3), input_var=x), 4, name="lstm")))
+
+
+_OUT = r"refused: tensor 'C' \({}\) points outside the model's folder \('\.\./secret\.bin'"
+row(R, "onnx-sparse-outside", "graphc run", "a sparse initializer whose values are in ../secret.bin",
+    lambda: cli("run", _onnx_hostile("sparse", "sparse"), "--input", _arg("x", "flat.npy")),
+    ExitStatus1Error, r"^graphc run: error: .*sparse.onnx: ", _OUT.format(r"graph\.sparse_initializer\[0\]\.values"))
+row(R, "onnx-subgraph-outside", "graphc check", "a Constant inside an If branch whose value is in ../secret.bin",
+    lambda: cli("check", _onnx_hostile("subgraph", "subgraph")),
+    ExitStatus1Error, r"^graphc check: error: ", _OUT.format(r"graph\.node\[0\]\.attribute\[0\]\.g\.node\[0\]\.attribute\[0\]\.t"))
+row(R, "onnx-function-outside", "graphc info", "a model-local function's Constant whose value is in ../secret.bin",
+    lambda: cli("info", _onnx_hostile("function", "function")),
+    ExitStatus1Error, r"^graphc info: error: ", _OUT.format(r"functions\[0\]\.node\[0\]\.attribute\[0\]\.t"))
+row(R, "onnx-absolute", "export.load", "external data at an absolute path (/etc/passwd)",
+    lambda: load(_onnx_hostile("absolute", "initializer", "/etc/passwd")),
+    ValueError, r"absolute.onnx: refused: tensor 'C'", r"points outside the model's folder \('/etc/passwd' is not a relative path\)")
+row(R, "onnx-cwd-only", "graphc bench", "external data 'secret.bin' that only the working folder holds",
+    lambda: cli("bench", _onnx_hostile("cwd", "sparse", "secret.bin")),
+    ExitStatus1Error, r"^graphc bench: error: ", r"its external data file 'secret.bin' does not exist")
+row(R, "onnx-link", "export.load", "external data through a symbolic link (to a file outside)", lambda: load(_onnx_link()),
+    ValueError, r"tensor 'C'", r"passes through a symbolic link \('link.bin'; links are refused")
+row(R, "onnx-not-a-file", "export.load", "external data location naming a folder", lambda: load(_onnx_subfolder()),
+    ValueError, r"tensor 'C'", r"its external data 'sub' is not a regular file")
+row(R, "onnx-length", "export.load", "an external length of 20 bytes for 4 float32 values",
+    lambda: load(_onnx_hostile("length", "initializer", "w.bin", entries=[("length", "20")])),
+    ValueError, r"tensor 'C'", r"gives length 20, but dims \[4\] of dtype FLOAT need 16 bytes")
+row(R, "onnx-past-end", "export.load", "an external offset past the end of the data file",
+    lambda: load(_onnx_hostile("past_end", "initializer", "w.bin", entries=[("offset", "250")])),
+    ValueError, r"tensor 'C'", r"byte range 250\+16 lies past the end of 'w.bin' \(256 bytes\)")
+row(R, "onnx-unknown-key", "export.load", "an external data entry with an unknown key (basepath)",
+    lambda: load(_onnx_hostile("key", "initializer", "w.bin", entries=[("basepath", "/")])),
+    ValueError, r"tensor 'C'", r"unknown external data key 'basepath'")
+row(R, "onnx-string", "export.load", "an external string tensor",
+    lambda: load(_onnx_hostile("string", "initializer", "w.bin", dtype=8)),
+    ValueError, r"tensor 'C'", r"an external tensor of dtype STRING is not supported")
+row(R, "onnx-budget", "export.load", "256 bytes of external data over GRAPHC_MEMORY_BUDGET=200 (bytes)", _onnx_budget,
+    ValueError, r"budget.onnx: the external data of its tensors needs 256 B", r"over the memory budget of 200 B")
+row(R, "onnx-ir-version", "graphc check", "IR version -1",
+    lambda: cli("check", _onnx_hostile("ir", "initializer", "w.bin", ir_version=-1)),
+    ExitStatus1Error, r"^graphc check: error: .*ir.onnx: refused: IR version -1 is not supported", r"expected 3\.\.")
+row(R, "onnx-ort-format", "export.load", "a producer name that makes the bytes read as an ORT-format model ('ORTM')",
+    lambda: load(_onnx_hostile("ortm", "initializer", "w.bin", producer_name="ORTMxx")),
+    ValueError, r"ortm.onnx: refused", r"read by ONNX Runtime as an ORT-format model")
+row(R, "scan-zero-length", "calling a graphc.function (LSTMLayer)", "a sequence of length 0: input of shape (2, 0, 3)",
+    lambda: _lstm_fn()(np.ones((2, 0, 3), np.float32)),
+    ValueError, r"input 'x' has shape \(2, 0, 3\): its axis 1 has length 0", r"sequence length of the scan in layer 'lstm'", r"cannot run 0 steps")
+
 
 R, G = section("Hostile files and budgets: network files, checkpoints and training")
 # (rows: network files and checkpoints)
+_NF_TRAIN_KW = dict(algo="adam", learning_rate=0.01, batch_size=5, progress=False)
+
+
+@functools.cache
+def _nf_dir() -> Path:
+    """``<work>/nets/``: a saved Regressor([4, (6, 'tanh'), 2]) ``m.npz`` and a checkpoint ``ck.npz`` of it (2 iterations)."""
+    folder = _work() / "nets"
+    folder.mkdir(exist_ok=True)
+    theanets.Regressor([4, (6, "tanh"), 2]).save(folder / "m.npz")
+    theanets.Regressor([4, (6, "tanh"), 2]).train([_X, _Y], max_updates=2, checkpoint=folder / "ck.npz", **_NF_TRAIN_KW)
+    return folder
+
+
+def _nf_file(name: str, spec: Callable[[dict], Any] | None = None, text: str | None = None, cut: float | None = None, **arrays: Any) -> Path:
+    """A copy of ``m.npz`` (or ``ck.npz`` for names starting with ``ck``) with its description changed by ``spec``
+    (or replaced by ``text``), arrays replaced, or only the first ``cut`` fraction of its bytes."""
+    import json
+
+    folder = _nf_dir()
+    source = folder / ("ck.npz" if name.startswith("ck") else "m.npz")
+    path = folder / f"{name}.npz"
+    if cut is not None:
+        data = source.read_bytes()
+        path.write_bytes(data[: int(len(data) * cut)])
+        return path
+    with np.load(source, allow_pickle=False) as f:
+        content = {k: f[k] for k in f.files}
+    key = "__graphc_training__" if name.startswith("ck") else "__graphc_model__"
+    if spec is not None or text is not None:
+        desc = json.loads(content[key].tobytes())
+        if spec is not None:
+            spec(desc)
+        raw = text if text is not None else json.dumps(desc)
+        content[key] = np.frombuffer(raw.encode("utf-8"), np.uint8)
+    content.update({k.replace("__S__", "/"): v for k, v in arrays.items()})
+    np.savez(path, **content)
+    return path
+
+
+def _nf_load(name: str, **kw: Any) -> Callable[[], Any]:
+    return lambda: theanets.Network.load(_nf_file(name, **kw))
+
+
+def _nf_resume(name: str, **kw: Any) -> Callable[[], Any]:
+    def call() -> Any:
+        path = _nf_file(name, **kw)
+        return theanets.Regressor([4, (6, "tanh"), 2]).train([_X, _Y], max_updates=4, checkpoint=path, resume=True, **_NF_TRAIN_KW)
+
+    return call
+
+
+def _nf_budget(budget: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+    def call() -> Any:
+        import os
+
+        old = os.environ.get("GRAPHC_MEMORY_BUDGET")
+        os.environ["GRAPHC_MEMORY_BUDGET"] = budget
+        try:
+            return fn()
+        finally:
+            if old is None:
+                del os.environ["GRAPHC_MEMORY_BUDGET"]
+            else:
+                os.environ["GRAPHC_MEMORY_BUDGET"] = old
+
+    return call
+
+
+def _nf_set(path: tuple[Any, ...], value: Any) -> Callable[[dict], None]:
+    def change(desc: dict) -> None:
+        target = desc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+def _nf_bomb() -> Path:
+    """``bomb.npz``: the model file with 'hid1.w' replaced by 64 MiB of deflated zeros (a 64 KiB file)."""
+    import zipfile
+
+    path = _nf_dir() / "bomb.npz"
+    if not path.exists():
+        with np.load(_nf_dir() / "m.npz", allow_pickle=False) as f:
+            content = {k: f[k] for k in f.files if k != "hid1.w"}
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for key, value in content.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, value)
+                archive.writestr(f"{key}.npy", buf.getvalue())
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.zeros((16384, 1024), np.float32))
+            archive.writestr("hid1.w.npy", buf.getvalue())
+    return path
+
+
+def _nf_nan_net() -> Any:
+    net = theanets.Regressor([4, 3, 2])
+    w = net.find("hid1", "w")
+    w.set_value(np.full(w.get_value().shape, np.nan, np.float32))
+    return net
+
+
+def _nf_train(**kw: Any) -> Callable[[], Any]:
+    return lambda: _net().train([_X, _Y], **{"algo": "sgd", "max_updates": 1, "progress": False, **kw})
+
+
+row(R, "file-net-empty", "Network.load", "an empty file", _nf_load("empty", cut=0.0),
+    ValueError, r"empty.npz is not a graphc model file", r"empty")
+row(R, "file-net-truncated", "Network.load", "the first half of a model file", _nf_load("half", cut=0.5),
+    ValueError, r"half.npz is not a graphc model file")
+row(R, "file-net-no-class", "Network.load", "a description without 'class'", _nf_load("no_class", spec=lambda d: d.pop("class")),
+    ValueError, r"no_class.npz: the model description lacks the field\(s\) \['class'\]")
+row(R, "file-net-deep-json", "Network.load", "a description of 100000 nested lists", _nf_load("deep", text="[" * 100_000 + "]" * 100_000),
+    ValueError, r"deep.npz: the model description nests 100000 levels deep", r"limit of 32")
+row(R, "file-net-bad-json", "Network.load", "a description that is not JSON", _nf_load("syntax", text="{'layers': "),
+    ValueError, r"syntax.npz: the model description is not valid JSON")
+row(R, "file-net-layer-list", "Network.load", "a layer given as [1, 2, 3]", _nf_load("layer_list", spec=_nf_set(("layers", 1), [1, 2, 3])),
+    ValueError, r"layer_list.npz: layer 1 must be a JSON object, got \[1, 2, 3\]")
+row(R, "file-net-layers-dict", "Network.load", "'layers' as an object", _nf_load("layers_dict", spec=_nf_set(("layers",), {"a": 1})),
+    ValueError, r"layers_dict.npz: 'layers' must be a list of 1 to")
+row(R, "file-net-size-string", "Network.load", "a layer size '6'", _nf_load("size_str", spec=_nf_set(("layers", 1, "size"), "6")),
+    ValueError, r"size_str.npz: layer 'hid1': 'size' must be null or an int", r"got '6'")
+row(R, "file-net-unknown-field", "Network.load", "an unknown top-level field", _nf_load("extra", spec=_nf_set(("extra",), 1)),
+    ValueError, r"extra.npz: the model description has unknown field\(s\) \['extra'\]")
+row(R, "file-net-loss-output", "Network.load", "a loss reading 'nope:out'", _nf_load("loss_out", spec=_nf_set(("losses", 0, "output_name"), "nope:out")),
+    ValueError, r"loss_out.npz: loss 0: 'output_name' must be an output of one of the layers")
+row(R, "file-net-rng", "Network.load", "a network seed 2**40", _nf_load("seed", spec=_nf_set(("rng",), 2**40)),
+    ValueError, r"seed.npz: 'rng' must be null or an int seed in \[0, 4294967295\]")
+row(R, "file-net-wide", "Network.load", "a 2 KB file whose description asks for a 60000 x 60000 layer",
+    _nf_load("wide", spec=lambda d: (d["layers"][0].update(size=60000, shape=[60000]), d["layers"][1].update(size=60000))),
+    graphc.export.budget.BudgetError, r"wide.npz: layer 'hid1' asks for 3,600,000,000 initial values", r"the description does not fit the arrays")
+row(R, "file-net-bomb", "Network.load", "a 64 KiB .npz whose member inflates to 64 MiB (GRAPHC_MEMORY_BUDGET=1M)",
+    _nf_budget("1M", lambda: theanets.Network.load(_nf_bomb())),
+    graphc.export.budget.BudgetError, r"bomb.npz", r"needs 64.0 MiB, over the memory budget of 1.0 MiB")
+row(R, "file-net-nan", "Network.load", "a NaN in a parameter array", _nf_load("nan", **{"hid1.w": np.full((4, 6), np.nan, np.float32)}),
+    ValueError, r"nan.npz: parameter 'hid1.w' holds 24 non-finite value\(s\)")
+row(R, "file-net-strings", "Network.load", "a parameter array of strings", _nf_load("strings", **{"hid1.b": np.array(["a"] * 6)}),
+    ValueError, r"strings.npz: parameter 'hid1.b' holds <U1 values; expected numbers")
+row(R, "file-net-missing-param", "Network.load", "'params' naming an array the file lacks", _nf_load("lacks", spec=lambda d: d["params"].append("out.q")),
+    ValueError, r"lacks.npz: layer 'out': no values for parameter 'out.q'")
+row(R, "file-net-save-nan", "Network.save", "a network with NaN weights", lambda: _nf_nan_net().save(_work() / "nan_net.npz"),
+    ValueError, r"cannot save the network to .*nan_net.npz", r"'hid1.w' holds 12 non-finite value\(s\)")
+row(R, "file-ck-rng-pos", "Network.train(resume=True)", "a generator position 10**9 (crashed numpy: SIGSEGV)", _nf_resume("ck_pos", spec=_nf_set(("rng", "pos"), 10**9)),
+    ValueError, r"ck_pos.npz: the generator position 'rng.pos' must be an int in \[0, 624\], got 1000000000")
+row(R, "file-ck-rng-kind", "Network.train(resume=True)", "a generator kind 'PCG64'", _nf_resume("ck_kind", spec=_nf_set(("rng", "kind"), "PCG64")),
+    ValueError, r"ck_kind.npz: the generator kind 'rng.kind' must be 'MT19937', got 'PCG64'")
+row(R, "file-ck-rng-keys", "Network.train(resume=True)", "a generator key array of 600 words", _nf_resume("ck_keys", **{"__rng____S__keys": np.ones(600, np.uint32)}),
+    ValueError, r"ck_keys.npz: the entry '__rng__/keys' has shape \(600,\) in the file, expected \(624,\)")
+row(R, "file-ck-rng-zero-keys", "Network.train(resume=True)", "an all-zero generator key array", _nf_resume("ck_zero", **{"__rng____S__keys": np.zeros(624, np.uint32)}),
+    ValueError, r"ck_zero.npz: the generator key array '__rng__/keys' is all zeros")
+row(R, "file-ck-iterations", "Network.train(resume=True)", "iterations: \"abc\"", _nf_resume("ck_iter", spec=_nf_set(("iterations",), "abc")),
+    ValueError, r"ck_iter.npz: 'iterations' must be a non-negative integer, got 'abc'")
+row(R, "file-ck-best-loss", "Network.train(resume=True)", "best_loss: \"bogus\"", _nf_resume("ck_best", spec=_nf_set(("best_loss",), "bogus")),
+    ValueError, r"ck_best.npz: 'best_loss' must be a number \(or 'nan', 'inf', '-inf'\), got 'bogus'")
+row(R, "file-ck-last-validation", "Network.train(resume=True)", "last_validation: [1, 2]", _nf_resume("ck_last", spec=_nf_set(("last_validation",), [1, 2])),
+    ValueError, r"ck_last.npz: 'last_validation' must be an object of monitor values, got \[1, 2\]")
+row(R, "file-ck-best-validation", "Network.train(resume=True)", "best_validation after the last validation", _nf_resume("ck_bv", spec=_nf_set(("best_validation",), 99)),
+    ValueError, r"ck_bv.npz: 'best_validation' \(99\) is after the last validation")
+row(R, "file-ck-order-zeros", "Network.train(resume=True)", "an example order of all 0", _nf_resume("ck_order0", **{"__order__": np.zeros(10, np.int64)}),
+    ValueError, r"ck_order0.npz: the example order '__order__' is not a permutation of 0..9")
+row(R, "file-ck-order-float", "Network.train(resume=True)", "a float example order", _nf_resume("ck_orderf", **{"__order__": np.arange(10.0)}),
+    ValueError, r"ck_orderf.npz: the example order '__order__' is float64 of shape \(10,\); expected 10 integers")
+row(R, "file-ck-position", "Network.train(resume=True)", "a position past the end of a pass", _nf_resume("ck_position", spec=_nf_set(("position",), 7)),
+    ValueError, r"ck_position.npz: 'position' is batch 7 of a pass, but a pass here has 2 batches")
+row(R, "file-ck-state-nan", "Network.train(resume=True)", "a NaN optimizer state", _nf_resume("ck_state", **{"__state____S__0": np.full((4, 6), np.nan, np.float32)}),
+    ValueError, r"ck_state.npz: optimizer state 'hid1.w.m' holds 24 non-finite value\(s\)")
+row(R, "file-ck-unknown-entry", "Network.train(resume=True)", "an entry '__extra__'", _nf_resume("ck_extra", __extra__=np.zeros(2)),
+    ValueError, r"ck_extra.npz: the entry '__extra__' belongs to no parameter or state of this trainer")
+row(R, "file-ck-empty", "Network.train(resume=True)", "an empty checkpoint file", _nf_resume("ck_empty", cut=0.0),
+    ValueError, r"ck_empty.npz is not a graphc training checkpoint", r"empty")
+row(R, "file-ck-truncated", "Trainer.load_checkpoint", "the first 90% of a checkpoint", lambda: graphc.training.Trainer(theanets.Regressor([4, (6, "tanh"), 2]), **_NF_TRAIN_KW).load_checkpoint(_nf_file("ck_cut", cut=0.9)),
+    ValueError, r"ck_cut.npz is not a graphc training checkpoint")
+row(R, "file-state-empty", "export.load_training_state", "an empty file", lambda: load_training_state(_nf_file("state_empty", cut=0.0)),
+    ValueError, r"state_empty.npz is not a training state file", r"empty")
+row(R, "file-state-bomb", "export.load_training_state", "a member inflating to 64 MiB (GRAPHC_MEMORY_BUDGET=1M)", _nf_budget("1M", lambda: load_training_state(_nf_bomb())),
+    graphc.export.budget.BudgetError, r"bomb.npz", r"over the memory budget of 1.0 MiB")
+row(R, "train-batch-size-negative", "Network.train", "batch_size=-7 (was taken as the whole dataset)", _nf_train(batch_size=-7),
+    ValueError, r"batch_size must be an integer > 0, or None \(or 0, downhill's spelling\) for the whole dataset", r"got -7")
+row(R, "train-resume-string", "Network.train", "resume='no' (a truthy string)", _nf_train(resume="no", checkpoint=str(Path("/nonexistent/ck.npz"))),
+    ValueError, r"resume must be True or False, got 'no'")
+row(R, "train-stop-on-nonfinite-string", "Network.train", "stop_on_nonfinite='false'", _nf_train(stop_on_nonfinite="false"),
+    ValueError, r"stop_on_nonfinite must be True or False, got 'false'")
+row(R, "train-rng-string", "Network.train", "rng='x'", _nf_train(rng="x"),
+    ValueError, r"rng must be None, an int seed in \[0, 2\*\*32\) or a numpy RandomState, got 'x'")
+row(R, "train-min-improvement-string", "Network.train", "min_improvement='abc'", _nf_train(min_improvement="abc"),
+    ValueError, r"min_improvement must be >= 0, got 'abc'")
+row(R, "train-gradient-norm-string", "Network.train", "max_gradient_norm='big'", _nf_train(max_gradient_norm="big"),
+    ValueError, r"max_gradient_norm must be a finite number >= 0", r"got 'big'")
+row(R, "train-save-progress-int", "Network.train", "save_progress=5", _nf_train(save_progress=5, save_every=1),
+    TypeError, r"save_progress must be a file path, got 5")
+row(R, "train-halflife-string", "Network.train", "rms_halflife='14'", _nf_train(algo="rmsprop", rms_halflife="14"),
+    ValueError, r"rms_halflife must be a positive number of updates, got '14'")
 
 R, G = section("Hostile files and budgets: the command line and file writes")
 # (rows: command line and writes)
+def _cli_files() -> Path:
+    """Files for the command-line rows of issue 14 in ``<work>/cli14/``: a Loop that never ends, a model of a
+    2^20 x 2^20 input, a .npy header claiming 10^12 elements, an empty and a truncated .npz, a FIFO, links."""
+    import os
+
+    from onnx import TensorProto, helper
+
+    d = _work() / "cli14"
+    if d.is_dir():
+        return d
+    d.mkdir()
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c"], ["c_out"]), helper.make_node("Identity", ["v"], ["v_out"])], "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []), helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []), helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1])],
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["", "cond", "x"], ["y"], body=body)], "forever",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+        [helper.make_tensor("cond", TensorProto.BOOL, [], [True])],
+    )
+    (d / "forever.onnx").write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9).SerializeToString())
+    side = 2**20
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])], "huge",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [side, side])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [side, side])],
+    )
+    (d / "huge.onnx").write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9).SerializeToString())
+    np.save(d / "one.npy", np.zeros(1, np.float32))
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }".ljust(117) + "\n"
+    (d / "bomb.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode())
+    (d / "empty.npz").write_bytes(b"")
+    np.savez(d / "whole.npz", x=np.ones((2, 3), np.float32))
+    (d / "cut.npz").write_bytes((d / "whole.npz").read_bytes()[:100])
+    os.mkfifo(d / "pipe")
+    os.symlink("absent/out.npz", d / "dangling.npz")
+    os.symlink("loop_b", d / "loop_a")
+    os.symlink("loop_a", d / "loop_b")
+    return d
+
+
+def _c14(name: str) -> str:
+    return str(_cli_files() / name)
+
+
+def _save_to(name: str) -> Any:
+    return save(to_onnx(T.dot(_x, _W), [_x]), name if name.startswith("/") else _c14(name))
+
+
+def _special_file_error() -> type[BaseException]:
+    from graphc.export.atomic import SpecialFileError
+
+    return SpecialFileError
+
+
+def _run_o(out: Any) -> None:
+    cli("run", _model(), "--input", _arg("x", "x.npy"), "-o", out)
+
+
+row(R, "cli-run-o-fifo", "graphc run", "-o a FIFO (named pipe)", lambda: _run_o(_c14("pipe")),
+    ExitStatus1Error, r"^graphc run: error: cannot write .*pipe: it is a FIFO \(named pipe\), not a regular file", r"give the path of a file")
+row(R, "cli-run-o-dev-null", "graphc run", "-o /dev/null (run as root, it used to become a regular file)",
+    lambda: _run_o("/dev/null"),
+    ExitStatus1Error, r"^graphc run: error: cannot write /dev/null: it is a character device, not a regular file")
+row(R, "cli-run-o-folder", "graphc run", "-o a folder", lambda: _run_o(_work()),
+    ExitStatus1Error, r"^graphc run: error: cannot write .*: it is a directory", r"give the path of a file, such as .*NAME")
+row(R, "cli-run-o-dangling", "graphc run", "-o a symbolic link to a file that does not exist",
+    lambda: _run_o(_c14("dangling.npz")),
+    ExitStatus1Error, r"^graphc run: error: cannot write .*dangling.npz: it is a symbolic link to .*absent/out.npz, which does not exist")
+row(R, "save-fifo", "export.save", "a FIFO as the path", lambda: _save_to("pipe"),
+    _special_file_error(), r"cannot write .*pipe: it is a FIFO", r"graphc replaces regular files only")
+row(R, "save-dev-null", "export.save", "/dev/null as the path", lambda: _save_to("/dev/null"),
+    _special_file_error(), r"cannot write /dev/null: it is a character device")
+row(R, "save-link-loop", "export.save", "a loop of symbolic links", lambda: _save_to("loop_a"),
+    _special_file_error(), r"cannot write .*loop_a: more than 40 symbolic links to follow \(a loop of links\?\)")
+row(R, "cli-run-npy-bomb", "graphc run", "--input x=bomb.npy, a header claiming 10^12 float32 (4 TB) in 128 bytes",
+    lambda: cli("run", _c14("forever.onnx"), "--input", f"x={_c14('bomb.npy')}"),
+    ExitStatus1Error, r"^graphc run: error: --input x: .*bomb.npy is not a .npy/.npz array file", r"\(1000000, 1000000\)")
+row(R, "cli-run-npz-empty", "graphc run", "--input empty.npz (an empty file)", lambda: cli("run", _c14("forever.onnx"), "--input", _c14("empty.npz")),
+    ExitStatus1Error, r"^graphc run: error: --input: .*empty.npz is not a .npy/.npz array file: the file is empty")
+row(R, "cli-run-npz-truncated", "graphc run", "--input cut.npz (an .npz cut after 100 bytes)",
+    lambda: cli("run", _c14("forever.onnx"), "--input", _c14("cut.npz")),
+    ExitStatus1Error, r"^graphc run: error: --input: .*cut.npz is not a .npy/.npz array file")
+row(R, "cli-check-huge-input", "graphc check", "a model input of shape (2^20, 2^20): random inputs of 4 TiB",
+    lambda: cli("check", _c14("huge.onnx")),
+    ExitStatus1Error, r"^graphc check: error: input 'x' of shape \(1048576, 1048576\) \(float32, 1,099,511,627,776 elements\)", r"over the memory budget")
+row(R, "cli-bench-dim-huge", "graphc bench", "--dim x_dim0=10^12 (random inputs of 11 TiB)",
+    lambda: cli("bench", _model(), "--dim", "x_dim0=1000000000000"),
+    ExitStatus1Error, r"^graphc bench: error: input 'x' of shape \(1000000000000, 3\)", r"with --dim x_dim0=1000000000000", r"over the memory budget")
+row(R, "cli-check-max-nodes", "graphc check", "--max-nodes 2 on a model of 3 nodes (a Loop and its body's 2)",
+    lambda: cli("check", _c14("forever.onnx"), "--max-nodes", "2"),
+    ExitStatus1Error, r"^graphc check: error: .*forever.onnx has more than 2 nodes \(subgraphs included\)", r"give --max-nodes N or set GRAPHC_MAX_NODES")
+row(R, "cli-run-timeout", "graphc run", "--timeout 1 on a Loop whose condition stays true (no trip count)",
+    lambda: cli("run", _c14("forever.onnx"), "--input", f"x={_c14('one.npy')}", "--timeout", "1"),
+    ExitStatus1Error, r"^graphc run: error: stopped after 1 s \(--timeout 1\) while running the model in ONNX Runtime$")
+row(R, "cli-bench-timeout", "graphc bench", "--timeout 1 on a Loop whose condition stays true",
+    lambda: cli("bench", _c14("forever.onnx"), "--timeout", "1"),
+    ExitStatus1Error, r"^graphc bench: error: stopped after 1 s \(--timeout 1\) while timing the model in ONNX Runtime$")
+row(R, "cli-timeout-zero", "graphc check", "--timeout 0", lambda: cli("check", _model(), "--timeout", "0"),
+    ExitStatus2Error, r"argument --timeout: expected a positive, finite number of seconds, got '0'")
+row(R, "cli-max-nodes-text", "graphc run", "--max-nodes many", lambda: cli("run", _model(), "--max-nodes", "many"),
+    ExitStatus2Error, r"argument --max-nodes: expected a whole number, got 'many'")
 
 CASES: list[Case] = [c for _, rows in SECTIONS for c in rows]
 GAPS: list[Case] = [c for _, gaps in GAP_SECTIONS for c in gaps]

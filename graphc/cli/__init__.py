@@ -2,17 +2,21 @@
 
 Failures the user can fix print one line, ``graphc COMMAND: error: ...``, to
 standard error and exit with status 1; usage errors exit with 2 (argparse).
-Every command has ``--help``.
+Ctrl-C stops any command, ONNX Runtime runs included (status 130), and ``check``,
+``run`` and ``bench`` take ``--timeout SECONDS`` (status 1).  Every command has ``--help``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
 from .errors import CLIError
 from .info import cmd_info, describe_model
+from .interrupt import Guard, TimeoutExpired
 
 __all__ = ["main", "describe_model", "CLIError"]
 
@@ -45,17 +49,53 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``graphc`` command; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``graphc`` command; returns the exit status.
+
+    Errors the user can fix print one line and give status 1; Ctrl-C prints
+    ``graphc COMMAND: interrupted`` and gives 130; ``--timeout`` prints one line and
+    gives 1.  When ONNX Runtime does not let go of a stopped call in time, the process
+    exits at once with that status (see :mod:`graphc.cli.interrupt`).
+    """
+    try:
+        parser = _parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C before the command started
+        print("graphc: interrupted", file=sys.stderr)
+        return 130
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    guard = Guard()
+    with guard:
+        status = _run(args, guard)
+    if guard.abandoned:  # an ONNX Runtime call still running in a thread: do not wait for it
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(status)
+    return status
+
+
+def _run(args: argparse.Namespace, guard: Guard) -> int:
+    timeout = getattr(args, "timeout", None)
     try:
-        return int(args.func(args))
-    except (CLIError, FileNotFoundError, ValueError, TypeError, OSError) as exc:
+        with guard.deadline(timeout, f"--timeout {timeout:g}" if timeout else ""):
+            return int(args.func(args))
+    except TimeoutExpired as exc:
         print(f"graphc {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"graphc {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        doing = f" while {guard.stage}" if guard.stage else ""
+        print(f"graphc {args.command}: error: out of memory{doing} (GRAPHC_MEMORY_BUDGET sets the budget graphc checks against)", file=sys.stderr)
+        return 1
+    except (CLIError, FileNotFoundError, ValueError, TypeError, OSError) as exc:
+        print(f"graphc {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line (some libraries' messages span several)."""
+    return " ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or type(exc).__name__

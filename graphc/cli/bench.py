@@ -11,7 +11,9 @@ import numpy as np
 
 from .check import add_device_argument
 from .errors import CLIError
-from .inputs import check_inputs, input_specs, parse_dims, random_inputs, read_inputs
+from .inputs import check_inputs, input_specs, parse_dims, random_inputs, read_inputs, recurrent_ops
+from .interrupt import call_stoppable, stage
+from .limits import add_limit_arguments, check_model_file, check_model_size
 
 __all__ = ["cmd_bench", "add_bench_parser"]
 
@@ -19,23 +21,34 @@ __all__ = ["cmd_bench", "add_bench_parser"]
 def cmd_bench(args: argparse.Namespace) -> int:
     """``graphc bench``: warm up, time single runs, print percentiles and throughput."""
     from ..export.io import load
-    from .check import first_line, open_session
+    from .check import first_line, open_session, run_options
+    from .dtypes import runner
 
     if args.runs < 1 or args.warmup < 0:
         raise CLIError(f"--runs must be >= 1 and --warmup >= 0, got {args.runs} and {args.warmup}")
-    model = load(args.model)
+    check_model_file(args.model, "bench", args.max_nodes)
+    with stage("loading the model"):
+        model = load(args.model)
+    check_model_size(model, args.model, "bench", args.max_nodes)
     specs = input_specs(model)
-    feeds = check_inputs(specs, read_inputs(args.input)) if args.input else random_inputs(specs, parse_dims(args.dim))
+    feeds = check_inputs(specs, read_inputs(args.input), recurrent_ops(model)) if args.input else random_inputs(specs, parse_dims(args.dim))
     sess = open_session(model, args.model, args.threads, args.device)
-    run = sess.run
-    try:
+    ro = run_options()
+    run = runner(sess, feeds)
+    times = np.empty(args.runs)
+
+    def timed() -> None:  # all runs in one worker thread: no thread start inside the timings
         for _ in range(args.warmup):
-            run(None, feeds)
-        times = np.empty(args.runs)
+            run(ro)
         for i in range(args.runs):
             start = time.perf_counter()
-            run(None, feeds)
+            run(ro)
             times[i] = time.perf_counter() - start
+
+    try:
+        call_stoppable(timed, stop=lambda: setattr(ro, "terminate", True), stage="timing the model in ONNX Runtime")
+    except MemoryError:
+        raise CLIError(f"ONNX Runtime ran out of memory running {args.model}") from None
     except Exception as exc:
         raise CLIError(f"ONNX Runtime could not run {args.model}: {first_line(exc)}") from None
     ms = times * 1e3
@@ -68,4 +81,5 @@ def add_bench_parser(sub: Any) -> None:
     p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default 10)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
     add_device_argument(p)
+    add_limit_arguments(p)
     p.set_defaults(func=cmd_bench)

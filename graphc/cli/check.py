@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .dtypes import compare, run_session
 from .errors import CLIError
-from .inputs import check_inputs, input_specs, parse_dims, random_inputs, read_inputs
+from .inputs import check_inputs, input_specs, parse_dims, random_inputs, read_inputs, recurrent_ops
+from .interrupt import TimeoutExpired, call_stoppable, current_guard, stage
+from .limits import add_limit_arguments, check_model_file, check_model_size, positive_seconds
 
-__all__ = ["CheckResult", "check_model", "cmd_check", "add_check_parser", "add_device_argument"]
+__all__ = [
+    "CheckResult", "check_model", "cmd_check", "add_check_parser", "add_device_argument", "run_stoppable", "run_options",
+    "DEFAULT_REFERENCE_TIMEOUT",
+]
+
+DEFAULT_REFERENCE_TIMEOUT = 60.0
+"""Seconds ``onnx.reference`` may take in ``graphc check`` before the comparison is skipped."""
 
 
 @dataclass
@@ -38,10 +48,35 @@ def first_line(exc: BaseException) -> str:
 
 
 def session(model: Any, threads: int | None = None, device: str = "cpu") -> Any:
-    """An ONNX Runtime session for ``model`` with graphc's session options (quiet logs) on ``device``."""
+    """An ONNX Runtime session for ``model`` with graphc's session options (quiet logs) on ``device``.
+
+    It is created in a worker thread (:func:`graphc.cli.interrupt.call_stoppable`), so that
+    Ctrl-C and ``--timeout`` are heard while ONNX Runtime works.
+    """
     from ..runtime.providers import open_session as runtime_session
 
-    return runtime_session(model, device, threads=threads)
+    return call_stoppable(
+        lambda: runtime_session(model, device, threads=threads), stage="creating the ONNX Runtime session",
+        thread_name="graphc-ort-load",
+    )
+
+
+def run_options() -> Any:
+    """Fresh ``onnxruntime.RunOptions`` (quiet, as graphc's sessions), whose ``terminate`` stops a run."""
+    import onnxruntime as ort
+
+    from ..runtime.providers import ort_log_level
+
+    ro = ort.RunOptions()
+    ro.log_severity_level = ort_log_level()
+    return ro
+
+
+def run_stoppable(sess: Any, feeds: dict[str, Any], stage: str = "running the model in ONNX Runtime") -> list[Any]:
+    """``sess.run(None, feeds)`` (every dtype, see :func:`graphc.cli.dtypes.run_session`) that Ctrl-C and
+    ``--timeout`` stop: ``RunOptions.terminate`` is set and the run returns within moments."""
+    ro = run_options()
+    return call_stoppable(lambda: run_session(sess, feeds, ro), stop=lambda: setattr(ro, "terminate", True), stage=stage)
 
 
 def open_session(model: Any, path: Any, threads: int | None = None, device: str = "cpu") -> Any:
@@ -52,6 +87,8 @@ def open_session(model: Any, path: Any, threads: int | None = None, device: str 
         return session(model, threads, device)
     except DeviceError as exc:
         raise CLIError(f"--device {device}: {exc}") from None
+    except MemoryError:
+        raise CLIError(f"ONNX Runtime ran out of memory loading {path}") from None
     except Exception as exc:  # ORT's own exception types vary between versions
         raise CLIError(f"ONNX Runtime cannot load {path}: {first_line(exc)}") from None
 
@@ -66,16 +103,34 @@ def add_device_argument(p: Any) -> None:
 
 def check_model(
     model: Any, path: str, sizes: dict[str, int], seed: int, rtol: float, atol: float, feeds: dict[str, np.ndarray] | None = None,
-    device: str = "cpu",
+    device: str = "cpu", reference_timeout: float | None = DEFAULT_REFERENCE_TIMEOUT, max_nodes: int | None = None,
 ) -> CheckResult:
-    """Run the three checks on a loaded model; every step is reported, failures do not raise."""
+    """Run the three checks on a loaded model; every step is reported, failures do not raise.
+
+    Parameters
+    ----------
+    reference_timeout : float, optional
+        Seconds ``onnx.reference`` (pure Python, slow on big models) may take before it is
+        stopped and the comparison is reported as skipped (None: no limit).  Needs the
+        command's :class:`~graphc.cli.interrupt.Guard` (``graphc`` commands have one).
+    max_nodes : int, optional
+        The model-size limit (:func:`graphc.cli.limits.check_model_size`).
+
+    Raises
+    ------
+    CLIError, graphc.export.budget.BudgetError
+        For a model over the size limits (before any step), or an unusable ``device``.
+    """
     import onnx
 
     from ..testing import reference_evaluator
 
+    check_model_size(model, path, "check", max_nodes)
     result = CheckResult(path)
+    guard = current_guard()
     try:
-        onnx.checker.check_model(model, full_check=True)
+        with stage("running the ONNX checker"):
+            onnx.checker.check_model(model, full_check=True)
         result.step(True, "onnx.checker (full check, shape inference)")
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         result.step(False, f"onnx.checker: {first_line(exc)}")
@@ -96,30 +151,36 @@ def check_model(
         shown = ", ".join(f"{k}{tuple(v.shape)}" for k, v in feeds.items()) or "none"
         result.lines.append(f"       random inputs: {shown}")
     try:
-        got = sess.run(None, feeds)
+        got = run_stoppable(sess, feeds)
         result.step(True, "ONNX Runtime runs it")
     except Exception as exc:
         hint = " (random sizes may not fit: give them with --dim NAME=SIZE)" if sizes is not None and feeds_random else ""
         result.step(False, f"ONNX Runtime cannot run it on those inputs{hint}: {first_line(exc)}")
         return result
+    limit: Any = nullcontext()
+    if guard is not None and reference_timeout is not None:
+        limit = guard.deadline(reference_timeout, f"--reference-timeout {reference_timeout:g}")
     try:
-        want = reference_evaluator(model).run(None, feeds)
+        with limit as deadline, stage("running onnx.reference"):
+            want = reference_evaluator(model).run(None, feeds)
+    except TimeoutExpired as exc:
+        if exc.deadline is not deadline:
+            raise
+        result.lines.append(
+            f"  skip onnx.reference: stopped after {reference_timeout:g} s (--reference-timeout), so ONNX Runtime's "
+            "outputs are not cross-checked"
+        )
+        return result
+    except MemoryError:
+        result.lines.append("  skip onnx.reference ran out of memory, so ONNX Runtime's outputs are not cross-checked")
+        return result
     except Exception as exc:  # an op onnx.reference lacks is not the model's fault: say so, do not fail
         result.lines.append(f"  skip onnx.reference cannot run it: {type(exc).__name__}: {first_line(exc)}")
         return result
     names = [o.name for o in model.graph.output]
     for name, a, b in zip(names, got, want):
-        a, b = np.asarray(a), np.asarray(b)
-        if a.shape != b.shape:
-            result.step(False, f"output {name}: ONNX Runtime shape {a.shape}, onnx.reference {b.shape}")
-            continue
-        if a.dtype.kind in "fc":
-            diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0
-            close = bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
-        else:
-            diff = float(np.sum(a != b))
-            close = diff == 0
-        result.step(close, f"output {name} {a.shape}: ONNX Runtime vs onnx.reference, max |diff| {diff:.3g}")
+        close, text = compare(a, b, rtol, atol)
+        result.step(close, f"output {name} {text}")
     return result
 
 
@@ -127,11 +188,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     """``graphc check``."""
     from ..export.io import load
 
-    model = load(args.model, check=False)
+    check_model_file(args.model, "check", args.max_nodes)
+    with stage("loading the model"):
+        model = load(args.model, check=False)
+    check_model_size(model, args.model, "check", args.max_nodes)
     feeds = None
     if args.input:
-        feeds = check_inputs(input_specs(model), read_inputs(args.input))
-    result = check_model(model, str(args.model), parse_dims(args.dim), args.seed, args.rtol, args.atol, feeds, device=args.device)
+        feeds = check_inputs(input_specs(model), read_inputs(args.input), recurrent_ops(model))
+    result = check_model(
+        model, str(args.model), parse_dims(args.dim), args.seed, args.rtol, args.atol, feeds, device=args.device,
+        reference_timeout=args.reference_timeout, max_nodes=args.max_nodes,
+    )
     print(result.summary())
     return 0 if result.ok else 1
 
@@ -152,5 +219,10 @@ def add_check_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--rtol", type=float, default=1e-4)
     p.add_argument("--atol", type=float, default=1e-5)
+    p.add_argument(
+        "--reference-timeout", type=positive_seconds, default=DEFAULT_REFERENCE_TIMEOUT, metavar="SECONDS",
+        help=f"stop onnx.reference after SECONDS and report the comparison as skipped (default {DEFAULT_REFERENCE_TIMEOUT:g})",
+    )
     add_device_argument(p)
+    add_limit_arguments(p)
     p.set_defaults(func=cmd_check)

@@ -110,6 +110,7 @@ def _stage(bar: Any, label: str) -> Any:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``graphc export``: build, optimize, lower, check, write; print a summary."""
+    from ..export.atomic import check_writable
     from ..export.io import save
     from ..export.model import to_onnx
     from ..export.training import save_training, training_model
@@ -122,6 +123,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CLIError(f"-o/--output must name an .onnx file, got {args.output}")
     if not args.output.parent.is_dir():
         raise CLIError(f"-o/--output: folder {args.output.parent} does not exist")
+    check_writable(args.output)  # a FIFO, a device or a folder there: refused before the export's work
     bar = None
     if progress_enabled(args.progress):
         from tqdm import tqdm

@@ -23,7 +23,7 @@ import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import IO
 
 import numpy as np
@@ -36,6 +36,7 @@ MAX_MEMBERS = 100_000
 """The most arrays one ``.npz`` may hold."""
 
 _NPY_MAGIC = b"\x93NUMPY"
+_CHUNK = 1 << 22
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 
 
@@ -45,19 +46,24 @@ class _BadFileError(Exception):
 
 def _open(path: str | os.PathLike[str], what: str) -> tuple[IO[bytes], int]:
     name = os.fspath(path)
-    try:
-        f = open(name, "rb")  # noqa: SIM115 - handed to the caller, closed there
+    try:  # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise FileNotFoundError(f"{what}no such file {name}") from None
     except IsADirectoryError:
         raise ValueError(f"{what}{name} is a folder, not a .npy/.npz array file") from None
     except OSError as exc:
         raise ValueError(f"{what}cannot read {name}: {exc.strerror or exc}") from None
-    st = os.fstat(f.fileno())
+    st = os.fstat(fd)
+    if stat.S_ISDIR(st.st_mode):
+        os.close(fd)
+        raise ValueError(f"{what}{name} is a folder, not a .npy/.npz array file")
     if not stat.S_ISREG(st.st_mode):
-        f.close()
+        os.close(fd)
         raise ValueError(f"{what}{name} is not a regular file (a device, pipe or socket), so it is not read")
-    return f, st.st_size
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb"), st.st_size
 
 
 def _header(f: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -96,7 +102,7 @@ def _read_array(f: IO[bytes], available: int, label: str, budget: int | None) ->
     view = memoryview(buf)
     got = 0
     while got < nbytes:
-        n = f.readinto(view[got:])
+        n = f.readinto(view[got : got + _CHUNK])  # in slices: a zip member would buffer the whole request
         if not n:
             raise _BadFileError(f"{label}: the data stops after {got} of {nbytes} bytes (truncated)")
         got += n
@@ -108,29 +114,34 @@ Expect = Callable[[str, tuple[int, ...], np.dtype], None]
 """A check of one member's name, shape and dtype, called for every member before any data is read."""
 
 
-def _npz(f: IO[bytes], budget: int | None, expect: Expect | None) -> dict[str, np.ndarray]:
+def _npz(f: IO[bytes], name: str, budget: int | None, expect: Expect | None, only: Collection[str] | None) -> dict[str, np.ndarray]:
     try:
         archive = zipfile.ZipFile(f)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise _BadFileError(f"it is not a readable .npz archive ({exc})") from None
+    except Exception as exc:  # BadZipFile, EOFError, NotImplementedError (a zip version it lacks)...
+        raise _BadFileError(f"it is not a readable .npz archive ({type(exc).__name__}: {exc})") from None
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_MEMBERS:
             raise _BadFileError(f"it holds {len(infos)} members, over the limit of {MAX_MEMBERS}")
         names: list[str] = []
+        seen: set[str] = set()
         for info in infos:
             if info.is_dir():
                 raise _BadFileError(f"it holds a folder {info.filename!r}; an .npz holds only arrays")
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-            if key in names:
+            if key in seen:
                 raise _BadFileError(f"it holds the array {key!r} twice")
+            seen.add(key)
             names.append(key)
-        check_bytes(sum(i.file_size for i in infos), f"the arrays of {getattr(f, 'name', 'the archive')} (inflated)", budget)
         if expect is not None:
             for key, info in zip(names, infos):
                 with _member(archive, info, key) as member:
                     shape, _, dtype = _header(member)
                 expect(key, shape, dtype)
+        if only is not None:
+            infos = [i for k, i in zip(names, infos) if k in only]
+            names = [k for k in names if k in only]
+        check_bytes(sum(i.file_size for i in infos), f"the arrays of {name} (inflated)", budget)
         out: dict[str, np.ndarray] = {}
         for key, info in zip(names, infos):
             with _member(archive, info, key) as member:
@@ -153,7 +164,11 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> Iterat
 
 
 def read_array_file(
-    path: str | os.PathLike[str], what: str = "", budget: int | None = None, expect: Expect | None = None
+    path: str | os.PathLike[str],
+    what: str = "",
+    budget: int | None = None,
+    expect: Expect | None = None,
+    only: Collection[str] | None = None,
 ) -> np.ndarray | dict[str, np.ndarray]:
     """Read an ``.npy`` (an array) or ``.npz`` (a dict of arrays, in file order), whichever the file is.
 
@@ -166,8 +181,11 @@ def read_array_file(
         Bytes the arrays may take together; default :func:`graphc.export.budget.memory_budget`.
     expect : callable, optional
         ``expect(name, shape, dtype)`` for each array (name ``''`` for an ``.npy``), called
-        for all of them before any array's data is read; it raises to refuse the file
-        (a ValueError it raises reaches the caller as it is).
+        for all of them (those ``only`` leaves out too) before any array's data is read; it
+        raises to refuse the file (a ValueError it raises reaches the caller as it is).
+    only : collection of str, optional
+        Read just these members of an ``.npz`` (those it holds; the rest are not inflated),
+        e.g. a description first, to know what the other members must be.
 
     Raises
     ------
@@ -198,7 +216,7 @@ def read_array_file(
                     raise _BadFileError("it has bytes after the array's data")
                 return arr
             if magic[:4] in _ZIP_MAGICS:
-                return _npz(f, budget, expect)
+                return _npz(f, name, budget, expect, only)
             raise _BadFileError("it is neither (no .npy or zip signature)")
         except _BadFileError as exc:
             raise ValueError(f"{prefix}{name} is not a .npy/.npz array file: {exc}") from None
@@ -213,10 +231,14 @@ def read_npy(path: str | os.PathLike[str], what: str = "", budget: int | None = 
 
 
 def read_npz(
-    path: str | os.PathLike[str], what: str = "", budget: int | None = None, expect: Expect | None = None
+    path: str | os.PathLike[str],
+    what: str = "",
+    budget: int | None = None,
+    expect: Expect | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """:func:`read_array_file` for a file that must be an ``.npz`` archive (a ValueError otherwise)."""
-    data = read_array_file(path, what, budget, expect)
+    data = read_array_file(path, what, budget, expect, only)
     if not isinstance(data, dict):
         raise ValueError(f"{what + ': ' if what else ''}{os.fspath(path)} is a single .npy array, not an .npz archive")
     return data

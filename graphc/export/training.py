@@ -18,6 +18,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,8 @@ import numpy as np
 import onnx
 
 from ..ir.build import build_graph
+from .arrays import read_npz
+from .budget import BudgetError
 from .io import atomic_write_bytes, save
 from .model import DEFAULT_OPSET, _normalize_outputs, graph_to_onnx
 
@@ -131,26 +136,37 @@ def save_training(model: onnx.ModelProto, state: dict[str, np.ndarray], path: st
 def load_training_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Read a state file written by :func:`save_training` (no pickled objects are accepted).
 
+    The archive is read by :func:`graphc.export.arrays.read_npz`: every array's declared
+    size is checked against the file and the memory budget before anything inflates.
+
     Raises
     ------
     FileNotFoundError
         When there is no file at ``path``.
     ValueError
-        When the file is not an ``.npz`` archive of arrays (a training state file).
+        Naming the file, when it is not an ``.npz`` archive of numeric arrays (empty,
+        truncated, damaged, a single array, Python objects...); a
+        :class:`~graphc.export.budget.BudgetError` when its arrays exceed the memory budget.
     """
+    where = os.fspath(path)
     try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
+        arrays = read_npz(path)
+    except (FileNotFoundError, BudgetError):
+        raise
+    except ValueError as exc:
+        reason = str(exc)
+        for prefix in (f"{where} is not a .npy/.npz array file: ", f"{where} "):
+            if reason.startswith(prefix):
+                reason = reason[len(prefix) :]
+                break
+        if "Python objects" in reason:
+            reason += " (pickled data runs code when loaded, so it is refused, as numpy.load(allow_pickle=False) does)"
         raise ValueError(
-            f"{os.fspath(path)} is not a training state file: expected an .npz archive of arrays written by "
-            "save_training (numpy could not read it as one)"
+            f"{where} is not a training state file (an .npz archive of arrays written by save_training): {reason}"
         ) from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError(
-            f"{os.fspath(path)} is not a training state file: it holds a single array, not an .npz archive "
-            "of arrays written by save_training"
-        )
-    with data:
-        return {k: data[k] for k in data.files}
+    except (OSError, EOFError, NotImplementedError, zipfile.BadZipFile, zlib.error, struct.error) as exc:
+        raise ValueError(f"{where} is not a training state file: its archive is damaged ({type(exc).__name__}: {exc})") from None
+    for name, arr in arrays.items():
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: the state {name!r} holds {arr.dtype} values; a training state holds numbers")
+    return arrays

@@ -12,6 +12,7 @@ from .providers import (
     preload_cuda_libraries,
     resolve_device,
 )
+from .sequences import ZeroLengthSequenceError
 
 __all__ = [
     "Function",
@@ -26,4 +27,5 @@ __all__ = [
     "open_session",
     "resolve_device",
     "memcpy_nodes",
+    "ZeroLengthSequenceError",
 ]

@@ -39,6 +39,7 @@ from ..tensor.elemwise import cast
 from ..tensor.shared import SharedVariable, int_overflow
 from ..tensor.variable import Variable
 from .providers import make_session, resolve_device
+from .sequences import refuse_empty, sequence_axes, sequence_dims
 
 __all__ = ["function", "Function", "UnusedInputError"]
 
@@ -59,6 +60,7 @@ class _InputSpec:
     ndim: int
     static: tuple[tuple[int, int], ...]
     shape_text: str
+    nonempty: tuple[tuple[int, str], ...] = ()  # (axis, scan): axes that are a scan's sequence length
 
     def convert(self, value: Any, fn_name: str) -> Any:
         if type(value) is np.ndarray and value.dtype == self.dtype:
@@ -96,6 +98,9 @@ class _InputSpec:
                     f"{fn_name}: input {self.name!r} has shape {shape}; expected {self.shape_text} "
                     f"(axis {axis} must be {size})"
                 )
+        for axis, scan in self.nonempty:
+            if shape[axis] == 0:
+                refuse_empty(fn_name, self.name, shape, axis, scan)
         if not arr.flags.c_contiguous:
             arr = np.ascontiguousarray(arr)
         return arr
@@ -112,6 +117,9 @@ class _InputSpec:
         shape = tuple(value.shape())
         if len(shape) != self.ndim or any(shape[axis] != size for axis, size in self.static):
             raise ValueError(f"{fn_name}: input {self.name!r} got an OrtValue of shape {shape}; expected {self.shape_text}")
+        for axis, scan in self.nonempty:
+            if shape[axis] == 0:
+                refuse_empty(fn_name, self.name, shape, axis, scan)
         return value
 
 
@@ -245,6 +253,7 @@ class Function:
         self.graph: Graph = build_graph(named, list(inputs), what=self.name, replace=givens)
         self._check_unused(inputs, [v for v, _ in named], on_unused_input, givens)
         self.graph.target = resolve_device(device)[0]  # the passes may use what its kernels do
+        self._sequence_dims = sequence_dims(self.graph)  # before the passes rewrite the scans
         self.pass_report = run_passes(self.graph, optimize, passes)
         self.onnx_model, names = graph_to_onnx(self.graph, opset=opset, params_as_inputs=True, graph_name=self.name)
         start = time.perf_counter()
@@ -306,7 +315,8 @@ class Function:
             (i, known[s.name] if isinstance(s, Dim) else s) for i, s in enumerate(t.shape) if not isinstance(s, Dim) or s.name in known
         )
         label = d.name or onnx_name
-        return _InputSpec(label, onnx_name, np.dtype(t.dtype), t.ndim, static, shape_text)
+        nonempty = sequence_axes(t.shape, self._sequence_dims)
+        return _InputSpec(label, onnx_name, np.dtype(t.dtype), t.ndim, static, shape_text, nonempty)
 
     def _check_unused(self, inputs: Sequence[Any], outs: Sequence[Variable], mode: str, givens: Any) -> None:
         if mode == "ignore":

@@ -34,6 +34,7 @@ __all__ = [
     "open_session",
     "session_options",
     "DeviceError",
+    "ort_log_level",
 ]
 
 _VALID = ("auto", "cpu", "cuda")
@@ -210,16 +211,50 @@ def resolve_device(device: str | None = None) -> tuple[str, int]:
     return kind, index
 
 
-def session_options() -> ort.SessionOptions:
-    """Session options graphc uses: quiet logs, full graph optimization.
+def ort_log_level() -> int:
+    """The severity below which ONNX Runtime's own log lines are dropped (0 verbose .. 4 fatal).
 
-    ``GRAPHC_ORT_LOG_LEVEL`` (0 verbose .. 4 fatal, default 4: errors reach the user as exceptions instead) and
-    ``GRAPHC_NUM_THREADS`` (intra-op threads, default: ONNX Runtime's choice)
-    adjust them.
+    Default 4: ONNX Runtime's errors reach the user as exceptions (one line from the
+    ``graphc`` command), not as its colored log lines on standard error.
+    ``GRAPHC_ORT_LOG_LEVEL=N`` sets it; ``GRAPHC_ORT_LOG=1`` means 2 (warnings and up),
+    for a user who wants ONNX Runtime's logs.
+
+    Raises
+    ------
+    ValueError
+        For a ``GRAPHC_ORT_LOG_LEVEL`` that is not 0..4.
     """
+    text = os.environ.get("GRAPHC_ORT_LOG_LEVEL", "").strip()
+    if not text:
+        return 2 if os.environ.get("GRAPHC_ORT_LOG", "").strip() not in ("", "0") else 4
+    if text not in ("0", "1", "2", "3", "4"):
+        raise ValueError(f"GRAPHC_ORT_LOG_LEVEL must be 0 (verbose) .. 4 (fatal), got {text!r}")
+    return int(text)
+
+
+@functools.cache
+def _quiet_default_logger(level: int) -> None:
+    """ONNX Runtime's process-wide logger (used before a session has its own: loading providers, parsing) gets the
+    same level (its errors reach the user as exceptions anyway).  Once per level."""
+    ort.set_default_logger_severity(level)
+
+
+def session_options() -> ort.SessionOptions:
+    """Session options graphc uses: quiet logs, full graph optimization, ONNX format only.
+
+    ``GRAPHC_ORT_LOG_LEVEL`` (0 verbose .. 4 fatal, default 4, see :func:`ort_log_level`;
+    ``GRAPHC_ORT_LOG=1`` shows ONNX Runtime's warnings and errors) and
+    ``GRAPHC_NUM_THREADS`` (intra-op threads, default: ONNX Runtime's choice)
+    adjust them.  ONNX Runtime's default logger is set to the same level, once.
+    """
+    level = ort_log_level()
+    _quiet_default_logger(level)
     so = ort.SessionOptions()
-    so.log_severity_level = int(os.environ.get("GRAPHC_ORT_LOG_LEVEL", "4"))
+    so.log_severity_level = level
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # bytes are parsed as ONNX only: ONNX Runtime would otherwise take any bytes with 'ORTM' at
+    # offset 4 for its own ORT format, which graphc's safety checks never looked at
+    so.add_session_config_entry("session.load_model_format", "ONNX")
     threads = os.environ.get("GRAPHC_NUM_THREADS")
     if threads:
         so.intra_op_num_threads = int(threads)

@@ -9,8 +9,11 @@ of cases.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import onnxruntime as ort
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -104,6 +107,65 @@ def smooth_costs(draw: st.DrawFn) -> tuple[object, object]:
     return (x, w), T.sum(draw(st.sampled_from(pool)) * T.cos(pool[-1]))
 
 
+def ridders(phi: Callable[[float], float], h0: float, shrink: float = 1.6, steps: int = 16) -> tuple[float, float]:
+    """``phi'(0)`` by Ridders' method: central differences at steps ``h0 / shrink**i``, extrapolated to a zero step.
+
+    Richardson's tableau removes the h^2, h^4, ... error terms one by one; the estimate kept is
+    the entry that changed least from its neighbours, and that change is its error estimate.  The
+    steps shrink until the estimates grow apart again (round-off has taken over).
+
+    Returns
+    -------
+    (float, float)
+        The derivative and an estimate of its absolute error.
+    """
+    table = np.full((steps, steps), np.nan)
+    h = h0
+    best, err = np.nan, np.inf
+    with np.errstate(all="ignore"):
+        table[0, 0] = (phi(h) - phi(-h)) / (2 * h)
+        for i in range(1, steps):
+            h /= shrink
+            table[0, i] = (phi(h) - phi(-h)) / (2 * h)
+            fac = shrink**2
+            for j in range(1, i + 1):
+                table[j, i] = (table[j - 1, i] * fac - table[j - 1, i - 1]) / (fac - 1)
+                fac *= shrink**2
+                change = max(abs(table[j, i] - table[j - 1, i]), abs(table[j, i] - table[j - 1, i - 1]))
+                if change <= err:
+                    best, err = table[j, i], change
+            if abs(table[i, i] - table[i - 1, i - 1]) >= 2 * err:
+                break
+    return float(best), float(err)
+
+
+def directional_derivative(phi: Callable[[float], float]) -> tuple[float, float]:
+    """``phi'(0)`` and its error estimate: the best of Ridders' method started at steps 1e-1 .. 1e-6.
+
+    One starting step cannot suit every cost: a steep one (third derivative ~1e12) needs steps
+    below 1e-4 before the differences make sense, a gentle one converges from 1e-1.
+    """
+    return min((ridders(phi, h0) for h0 in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)), key=lambda r: (np.isnan(r[1]), r[1]))
+
+
+def check_directional_gradient(phi: Callable[[float], float], analytic: float, what: str = "gradient") -> tuple[float, float]:
+    """Assert that ``analytic`` is ``phi'(0)``, to the accuracy the finite differences reached.
+
+    The tolerance is 8 times Ridders' error estimate (at least 1e-7 relative, 1e-9 absolute), and
+    the check refuses to pass when that tolerance is over 1e-4 relative: a gradient off by 0.1 %
+    always fails, and a case whose differences do not converge fails as such rather than passing
+    loosely.  Returns the finite-difference estimate and the tolerance used.
+    """
+    estimate, err = directional_derivative(phi)
+    scale = max(abs(estimate), abs(analytic))
+    tol = max(8 * err, 1e-7 * scale, 1e-9)
+    assert tol <= 1e-4 * scale + 1e-8, f"{what}: finite differences did not converge: {estimate!r} +- {err:.3g}"
+    assert abs(analytic - estimate) <= tol, (
+        f"{what}: analytic {analytic!r}, finite differences {estimate!r} +- {err:.3g} (tolerance {tol:.3g})"
+    )
+    return estimate, tol
+
+
 @given(smooth_costs(), st.integers(0, 2**16))
 def test_gradients_of_random_graphs_match_finite_differences(case, seed):
     (x, w), cost = case
@@ -113,10 +175,53 @@ def test_gradients_of_random_graphs_match_finite_differences(case, seed):
     f_cost = graphc.function([x, w], cost, on_unused_input="ignore")
     f_grad = graphc.function([x, w], grads, on_unused_input="ignore")
     gx, gw = f_grad(xv, wv)
-    eps = 1e-6
     for k, (g, base) in enumerate(((gx, xv), (gw, wv))):
         d = rng.normal(size=base.shape)
-        args_p, args_m = [xv, wv], [xv, wv]
-        args_p[k], args_m[k] = base + eps * d, base - eps * d
-        numeric = (f_cost(*args_p) - f_cost(*args_m)) / (2 * eps)
-        np.testing.assert_allclose(np.sum(g * d), numeric, rtol=1e-5, atol=1e-7)
+
+        def phi(t: float, k: int = k, base: np.ndarray = base, d: np.ndarray = d) -> float:
+            args = [xv, wv]
+            args[k] = base + t * d
+            return float(f_cost(*args))
+
+        check_directional_gradient(phi, float(np.sum(g * d)), f"d cost / d {'xw'[k]}")
+
+
+def test_the_gradient_check_converges_on_steep_costs_and_catches_wrong_gradients():
+    """A cost as steep as the deep run's (third derivative ~1e12 along the direction) passes with its true
+    gradient, where one central difference at 1e-6 does not; the same check fails a gradient scaled by
+    1.001 and one with a single coordinate's sign flipped."""
+    x = T.tensor("float64", shape=(B, N), name="x")
+    cost = T.sum(T.exp(1e4 * x)) * 1e-4 - T.sum(T.sin(x))
+    f_cost = graphc.function([x], cost)
+    f_grad = graphc.function([x], graphc.grad(cost, x))
+    rng = np.random.default_rng(0)
+    xv, d = rng.normal(size=(B, N)) * 1e-4, rng.normal(size=(B, N))
+    g = f_grad(xv)
+
+    def phi(t: float) -> float:
+        return float(f_cost(xv + t * d))
+
+    exact = float(np.sum((np.exp(1e4 * xv) - np.cos(xv)) * d))  # the derivative, by hand
+    assert abs(float(np.sum(g * d)) - exact) <= 1e-9 * abs(exact)
+    naive = (phi(1e-6) - phi(-1e-6)) / 2e-6
+    assert abs(naive - exact) > 1e-5 * abs(exact)  # the old check: not converged on this cost
+    estimate, tol = check_directional_gradient(phi, float(np.sum(g * d)))
+    assert abs(estimate - exact) <= tol
+    worst = np.unravel_index(np.argmax(np.abs(g * d)), g.shape)
+    flipped = g.copy()
+    flipped[worst] *= -1
+    for wrong in (g * 1.001, flipped):
+        with pytest.raises(AssertionError, match="analytic"):
+            check_directional_gradient(phi, float(np.sum(wrong * d)))
+    f_gentle = graphc.function([x], T.sum(T.tanh(x) * x))
+    f_gentle_grad = graphc.function([x], graphc.grad(T.sum(T.tanh(x) * x), x))
+    for smooth_seed in range(3):  # and on gentle costs, the same sharpness
+        xs = np.random.default_rng(smooth_seed).normal(size=(B, N))
+        g2 = f_gentle_grad(xs)
+
+        def gentle(t: float, xs: np.ndarray = xs) -> float:
+            return float(f_gentle(xs + t * d))
+
+        check_directional_gradient(gentle, float(np.sum(g2 * d)))
+        with pytest.raises(AssertionError, match="analytic"):
+            check_directional_gradient(gentle, float(np.sum(g2 * d)) * 1.001)
