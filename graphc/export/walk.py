@@ -21,7 +21,7 @@ __all__ = ["iter_messages", "iter_tensors", "walk", "label", "Where"]
 
 
 @functools.cache
-def _paths_to(targets: frozenset[str]) -> dict[str, frozenset[str]]:
+def _paths_to(targets: frozenset[str]) -> dict[str, tuple[tuple[str, bool], ...]]:
     """For every message type that can contain a message of the ``targets`` types: the names of the fields that lead to one."""
     types: dict[str, Descriptor] = {}
     todo = [onnx.ModelProto.DESCRIPTOR]
@@ -40,10 +40,17 @@ def _paths_to(targets: frozenset[str]) -> dict[str, frozenset[str]]:
                 reaches.add(name)
                 changed = True
     return {
-        name: frozenset(f.name for f in d.fields if f.message_type is not None and f.message_type.full_name in reaches)
+        name: tuple(
+            (f.name, _is_repeated(f)) for f in d.fields if f.message_type is not None and f.message_type.full_name in reaches
+        )
         for name, d in types.items()
         if name in reaches
     }
+
+
+def _is_repeated(field: Any) -> bool:
+    repeated = getattr(field, "is_repeated", None)  # protobuf >= 5; older ones have only the label
+    return bool(repeated) if repeated is not None else field.label == field.LABEL_REPEATED
 
 
 Where = Optional[tuple[Any, str, Optional[int]]]  # noqa: UP007, UP045 - a runtime alias; (parent, field, index), formatted only in messages
@@ -72,16 +79,17 @@ def walk(root: Any, *targets: str) -> Iterator[tuple[Where, Any]]:
         kind = msg.DESCRIPTOR.full_name
         if kind in wanted:
             yield where, msg
-        names = follow.get(kind)
-        if not names:
+        fields = follow.get(kind)
+        if not fields:
             continue
         found: list[tuple[Where, Any]] = []
-        for f, value in msg.ListFields():  # only the fields set: C-level, no per-field probing
-            if f.name in names:
-                if f.is_repeated:
-                    found.extend(((where, f.name, i), m) for i, m in enumerate(value))
-                else:
-                    found.append(((where, f.name, None), value))
+        for name, repeated in fields:  # only the fields that can lead to a target (a node: its attributes)
+            if repeated:
+                value = getattr(msg, name)
+                if value:
+                    found.extend(((where, name, i), m) for i, m in enumerate(value))
+            elif msg.HasField(name):
+                found.append(((where, name, None), getattr(msg, name)))
         stack.extend(reversed(found))
 
 
