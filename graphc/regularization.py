@@ -28,7 +28,7 @@ import numpy as np
 
 from . import tensor as T
 from .config import config
-from .layers.base import Layer
+from .layers.base import Layer, is_layer_like
 from .layers.helper import get_all_params
 from .tensor.basic import as_tensor_variable
 from .tensor.variable import Variable
@@ -121,13 +121,13 @@ def apply_penalty(tensor_or_tensors: Any, penalty: Callable[..., Any], **kwargs:
 
 
 def _layers(layer: Any, fname: str) -> list[Layer]:
-    layers = [layer] if isinstance(layer, Layer) else layer
+    layers = [layer] if is_layer_like(layer) else layer
     try:
         layers = list(layers)
     except TypeError:
         raise TypeError(f"{fname}: expected a Layer or a list of layers, got {type(layer).__name__}") from None
     for item in layers:
-        if not isinstance(item, Layer):
+        if not is_layer_like(item):
             raise TypeError(f"{fname}: expected a Layer or a list of layers, got an item of type {type(item).__name__}")
     return layers
 

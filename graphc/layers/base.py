@@ -49,12 +49,35 @@ def check_shape(shape: Any, what: str) -> Shape:
     return tuple(None if d is None else int(d) for d in shape)
 
 
+def is_layer_like(obj: Any) -> bool:
+    """Whether ``obj`` can stand for a layer: a :class:`Layer`, or (Lasagne is duck-typed) any object with an
+    ``output_shape`` or a ``get_output_for`` (a wrapper, a stand-in, a ``unittest.mock.Mock``)."""
+    if isinstance(obj, Layer):
+        return True
+    if isinstance(obj, (str, bytes, tuple, list, dict, np.ndarray, Variable)) or obj is None:
+        return False
+    return hasattr(obj, "output_shape") or hasattr(obj, "get_output_for")
+
+
+def _from_stand_in(shape: Any, input_shapes: list[Any]) -> bool:
+    """Whether ``shape`` is not a shape but passes through what a stand-in incoming gave as its
+    ``output_shape`` (a ``Mock``'s attribute, say): Lasagne takes it as it is, and so does graphc."""
+    if isinstance(shape, (tuple, list, int, np.integer)):
+        return False
+    return any(not isinstance(s, (tuple, list)) for s in input_shapes)
+
+
 def _incoming(incoming: Any, what: str) -> tuple[Any, Shape]:
     if isinstance(incoming, Layer):
         return incoming, incoming.output_shape
     if isinstance(incoming, (tuple, list)):
         return None, check_shape(incoming, what)
-    raise TypeError(f"{what}: incoming must be a Layer or a shape tuple, got {type(incoming).__name__}")
+    if is_layer_like(incoming) and hasattr(incoming, "output_shape"):
+        return incoming, incoming.output_shape  # duck typing, as Lasagne: whatever output_shape says
+    raise TypeError(
+        f"{what}: incoming must be a Layer or a shape tuple, got {type(incoming).__name__} "
+        "(a stand-in for a layer needs an output_shape)"
+    )
 
 
 class Layer:
@@ -89,6 +112,8 @@ class Layer:
     def output_shape(self) -> Shape:
         """The static output shape (ints and None)."""
         shape = self.get_output_shape_for(self.input_shape)
+        if _from_stand_in(shape, [self.input_shape]):
+            return shape
         return check_shape(shape, f"{format_layer(self)}.get_output_shape_for()")
 
     def get_params(self, unwrap_shared: bool = True, **tags: bool) -> list[Any]:
@@ -176,6 +201,8 @@ class MergeLayer(Layer):
     @property
     def output_shape(self) -> Shape:
         shape = self.get_output_shape_for(self.input_shapes)
+        if _from_stand_in(shape, self.input_shapes):
+            return shape
         return check_shape(shape, f"{format_layer(self)}.get_output_shape_for()")
 
     def get_output_shape_for(self, input_shapes: Any) -> Any:

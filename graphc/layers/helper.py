@@ -15,7 +15,7 @@ import numpy as np
 from ..ir.types import format_shape
 from ..tensor.variable import Variable, provenance
 from ..utils import as_theano_expression, unique
-from .base import Layer, MergeLayer, format_layer
+from .base import Layer, MergeLayer, format_layer, is_layer_like
 
 __all__ = [
     "get_all_layers",
@@ -29,16 +29,23 @@ __all__ = [
 
 
 def _layers_of(layer_or_layers: Any) -> tuple[list[Any], bool]:
-    if isinstance(layer_or_layers, Layer):
+    """The layers asked for, and whether one was given alone; stand-ins (:func:`is_layer_like`) count as layers."""
+    if is_layer_like(layer_or_layers) and not isinstance(layer_or_layers, (list, tuple)):
         return [layer_or_layers], True
     try:
         layers = list(layer_or_layers)
     except TypeError:
         raise TypeError(f"expected a Layer or a list of layers, got {type(layer_or_layers).__name__}") from None
     for item in layers:
-        if not isinstance(item, Layer):
+        if not is_layer_like(item):
             raise TypeError(f"expected a Layer or a list of layers, got an item of type {type(item).__name__}")
     return layers, False
+
+
+def _label(layer: Any) -> str:
+    """A layer's name for provenance: its ``name`` when that is a str (a stand-in's may be anything), else its type."""
+    name = getattr(layer, "name", None)
+    return name if isinstance(name, str) and name else type(layer).__name__
 
 
 def get_all_layers(layer: Any, treat_as_input: Iterable[Any] | None = None) -> list[Any]:
@@ -68,10 +75,7 @@ def get_all_layers(layer: Any, treat_as_input: Iterable[Any] | None = None) -> l
             queue.popleft()
         elif id(current) not in seen:
             seen.add(id(current))
-            if hasattr(current, "input_layers"):
-                queue.extendleft(reversed(current.input_layers))
-            elif hasattr(current, "input_layer"):
-                queue.appendleft(current.input_layer)
+            queue.extendleft(reversed(_inputs_of(current)))
         else:
             queue.popleft()
             if id(current) not in done:
@@ -84,9 +88,20 @@ def get_all_layers(layer: Any, treat_as_input: Iterable[Any] | None = None) -> l
 
 
 def _inputs_of(layer: Any) -> list[Any]:
+    """What ``layer`` reads: its ``input_layers`` or its ``input_layer``, as Lasagne walks them.
+
+    A stand-in's attributes are followed only where they hold layers: ``input_layers`` must be a
+    list or tuple, and an ``input_layer`` a :class:`Layer` or an object whose ``output_shape`` is a
+    tuple (a bare ``Mock`` invents every attribute it is asked for, and would lead on forever).
+    """
     if hasattr(layer, "input_layers"):
-        return list(layer.input_layers)
-    return [layer.input_layer] if hasattr(layer, "input_layer") else []
+        found = layer.input_layers
+        return list(found) if isinstance(found, (list, tuple)) else []
+    if hasattr(layer, "input_layer"):
+        found = layer.input_layer
+        if found is None or isinstance(found, Layer) or isinstance(getattr(found, "output_shape", None), (tuple, list)):
+            return [found]
+    return []
 
 
 def _cycle_message(layer: Any) -> str:
@@ -109,7 +124,10 @@ def _cycle_message(layer: Any) -> str:
 
 
 def _accepted_kwargs(layer: Any) -> set[str]:
-    names = set(getattr(layer, "get_output_kwargs", []))
+    try:
+        names = {n for n in getattr(layer, "get_output_kwargs", []) if isinstance(n, str)}
+    except TypeError:  # a stand-in's attribute that is not a list
+        names = set()
     try:
         sig = inspect.signature(layer.get_output_for)
     except (TypeError, ValueError):
@@ -153,7 +171,8 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
     }
     if isinstance(inputs, Mapping):
         for layer, expr in inputs.items():
-            if not isinstance(layer, Layer):
+            # None stands for the missing input of a layer built from a shape, as in Lasagne
+            if layer is not None and not is_layer_like(layer):
                 raise TypeError(f"get_output(): the inputs dict must map layers to expressions, got a key {layer!r}")
             outputs[id(layer)] = _given(layer, as_theano_expression(expr))
     elif inputs is not None:
@@ -179,7 +198,7 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
                 f"get_output() was called without giving an input expression for the free-floating layer "
                 f"{format_layer(layer)}. Please call it with a dictionary mapping this layer to an input expression."
             ) from None
-        with provenance(layer.name or type(layer).__name__):
+        with provenance(_label(layer)):
             outputs[id(layer)] = layer.get_output_for(layer_inputs, **kwargs)
         accepted |= _accepted_kwargs(layer)
     unused = set(kwargs) - accepted
@@ -196,7 +215,7 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
 def _given(layer: Any, expr: Any) -> Any:
     """An expression given for ``layer`` must have the rank of the layer's output (its static sizes may differ)."""
     ndim, shape = getattr(expr, "ndim", None), getattr(layer, "output_shape", None)
-    if isinstance(ndim, int) and shape is not None and ndim != len(shape):
+    if isinstance(ndim, int) and isinstance(shape, (tuple, list)) and ndim != len(shape):
         raise ValueError(
             f"get_output(): the expression {expr!r} given for {format_layer(layer)} has {ndim} dims; the layer's "
             f"output shape {format_shape(tuple(shape))} has {len(shape)}"

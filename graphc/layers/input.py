@@ -37,8 +37,7 @@ class InputLayer(Layer):
             raise TypeError(f"InputLayer got unexpected arguments: {', '.join(sorted(kwargs))}")
         self.shape = check_shape(shape, f"InputLayer {name!r}" if name else "InputLayer")
         self.name = name
-        self.input_layer = None
-        self.input_shape = self.shape
+        # no input_layer / input_shape, as in Lasagne: graph walks stop at a layer without them
         self.params = OrderedDict()
         self.get_output_kwargs = []
         if input_var is None:
