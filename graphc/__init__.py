@@ -17,6 +17,7 @@ from . import (  # noqa: E402
     random,
     regularization,
     regularizers,
+    scan_module,
     tensor,
     updates,
     utils,
@@ -26,9 +27,19 @@ from .ir.build import MissingInputError  # noqa: E402
 from .layers.theanets_base import ConfigurationError, Layer  # noqa: E402
 from .models import Autoencoder, Classifier, Network, Regressor  # noqa: E402
 from .runtime import Function, UnusedInputError, function  # noqa: E402
+from .scan_module import foldl, foldr, map, reduce  # noqa: E402, A004 - Theano's theano.map, theano.reduce
 from .tensor.scan import scan  # noqa: E402
 from .tensor.shared import SharedVariable, shared  # noqa: E402
 from .train import DisconnectedInputError, grad  # noqa: E402
+
+# isort: split
+# Theano's other modules and top-level names (theano.printing, theano.clone, theano.Mode, theano.Rop ...)
+from . import compile, gof, gradient, ifelse, printing, sandbox  # noqa: E402, A004
+from .compile.mode import Mode  # noqa: E402
+from .gradient import Lop, Rop  # noqa: E402
+from .printing import pp, pprint  # noqa: E402
+from .tensor.clone import clone  # noqa: E402
+from .tensor.variable import Variable  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -39,6 +50,11 @@ __all__ = [
     "MissingInputError",
     "UnusedInputError",
     "scan",
+    "scan_module",
+    "map",
+    "reduce",
+    "foldl",
+    "foldr",
     "grad",
     "DisconnectedInputError",
     "shared",
@@ -61,3 +77,4 @@ __all__ = [
     "Classifier",
     "Autoencoder",
 ]
+__all__ += ["compile", "gof", "gradient", "ifelse", "printing", "sandbox", "Mode", "Lop", "Rop", "pp", "pprint", "clone", "Variable"]

@@ -7,6 +7,10 @@ floatX : str
     :func:`graphc.shared`, and for the results of int arithmetic that needs
     floats (``/``, ``exp``...).  ``'float32'`` unless ``GRAPHC_FLOATX`` says
     ``'float64'``.
+device : str
+    ``'cpu'``: where Theano would compute.  graphc picks ONNX Runtime's device per
+    function (``graphc.function(..., device=...)``, ``GRAPHC_DEVICE``); this attribute
+    is what Theano-era code reads to decide, and CPU code paths are the portable ones.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ class Config:
     def __init__(self) -> None:
         self._floatX = "float32"
         self.floatX = os.environ.get("GRAPHC_FLOATX", "float32")
+        self.device = "cpu"
 
     @property
     def floatX(self) -> str:  # noqa: N802  (Theano's name)

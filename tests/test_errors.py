@@ -439,7 +439,7 @@ row(R, "device", "graphc.function", "device='tpu'", lambda: graphc.function([_x]
 row(R, "optimize-level", "graphc.function", "optimize='O7'", lambda: graphc.function([_x], _x.sum(), optimize="O7"),
     ValueError, r"optimization level must be one of O0, O1, O2", r"got 'O7'")
 row(R, "passes-unknown", "graphc.function", "passes={'nope': False}", lambda: graphc.function([_x], _x.sum(), passes={"nope": False}),
-    ValueError, r"unknown passes \['nope'\]", r"known passes: \['canonicalize'")
+    ValueError, r"unknown passes \['nope'\]", r"known passes: \['cancel_quotients', 'canonicalize'")
 row(R, "passes-list", "graphc.function", "passes=['cse'] (a list, not a dict)", lambda: graphc.function([_x], _x.sum(), passes=["cse"]),
     TypeError, r"passes", r"dict")
 row(R, "givens-static-shape", "graphc.function", "givens: x (None, 3) replaced by z (None, 4)", lambda: graphc.function([_z], _x * 2, givens={_x: _z}),
@@ -513,8 +513,8 @@ row(R, "scan-state-shape", "graphc.scan", "the step grows the (3,) state to (6,)
     TypeError, r"carried state 0 starts as float32\(3,\)", r"returns float32\(6,\)", r"shape \(3,\)")
 row(R, "scan-state-rank", "graphc.scan", "the step turns the vector state into a matrix", lambda: graphc.scan(lambda s, h: T.outer(h, s), sequences=_seq, outputs_info=_h0),
     TypeError, r"carried state 0", r"returns float32\(3, 3\)")
-row(R, "scan-taps", "graphc.scan", "outputs_info with taps [-1, -2]", lambda: graphc.scan(lambda s, h: h + s, sequences=_seq, outputs_info={"initial": _h0, "taps": [-1, -2]}),
-    TypeError, r"scan: outputs_info dicts support only \{'initial': value\}", r"taps \[-1\]")
+row(R, "scan-taps", "graphc.scan", "outputs_info with taps [-1, -2] and a step taking 2 arguments (it gets 3)", lambda: graphc.scan(lambda s, h: h + s, sequences=_seq, outputs_info={"initial": T.matrix("h2", shape=(2, 3)), "taps": [-1, -2]}),
+    TypeError, r"scan: fn was called with 3 arguments \(sequence 0, state 0, state 1\)", r"takes 2 positional arguments but 3 were given")
 row(R, "scan-outputs-info-str", "graphc.scan", "outputs_info='h'", lambda: graphc.scan(lambda s, h: h + s, sequences=_seq, outputs_info="h"),
     TypeError, r"scan", r"outputs_info")
 row(R, "scan-no-steps", "graphc.scan", "no sequences and no n_steps", lambda: graphc.scan(lambda h: h * 2, outputs_info=_h0),
@@ -527,10 +527,8 @@ row(R, "scan-scalar-sequence", "graphc.scan", "a scalar as a sequence", lambda: 
     TypeError, r"sequence 0 \(<q: float32\(\)>\) is a scalar", r"iterated over axis 0")
 row(R, "scan-step-count", "graphc.scan", "the step returns 2 values for 1 state", lambda: graphc.scan(lambda s, h: (h + s, h), sequences=_seq, outputs_info=_h0),
     TypeError, r"the step returned 2 values", r"outputs_info has 1 entries")
-row(R, "scan-lengths", "graphc.scan", "sequences of 4 and 5 steps", lambda: graphc.scan(lambda u, v: u + v, sequences=[T.matrix("u", shape=(4, 3)), T.matrix("v", shape=(5, 3))]),
-    ValueError, r"scan: sequences have different lengths \[4, 5\]", r"axis 0")
 row(R, "scan-keyword", "graphc.scan", "a misspelled keyword", lambda: graphc.scan(lambda s: s, sequences=_seq, n_step=3),
-    TypeError, r"scan\(\) got unexpected arguments", r"n_step")
+    TypeError, r"scan\(\) got an unexpected keyword argument 'n_step'")
 row(R, "scan-fn", "graphc.scan", "fn=3 (not callable)", _scan_fn_not_callable,
     TypeError, r"scan", r"callable")
 row(R, "scan-sequence-taps", "graphc.scan", "{'input': seq, 'taps': [0, 1]} (two taps: two step arguments) with a step taking one", lambda: graphc.scan(lambda s, h: h + s, sequences={"input": _seq, "taps": [0, 1]}, outputs_info=_h0),
@@ -1055,7 +1053,7 @@ row(R, "cli-export-input-shape", "graphc export", "--input-shape x.input=2,5 (ax
 row(R, "cli-export-input-shape-negative", "graphc export", "--input-shape x.input=-1,3", lambda: cli("export", _target("net"), "-o", _model("a.onnx"), "--input-shape", "x.input=-1,3"),
     ExitStatus1Error, r"^graphc export: error: --input-shape x.input", r"sizes must be positive, got -1")
 row(R, "cli-export-pass", "graphc export", "--disable nope", lambda: cli("export", _target("net"), "-o", _model("a.onnx"), "--disable", "nope"),
-    ExitStatus1Error, r"^graphc export: error: unknown pass 'nope'", r"passes are canonicalize")
+    ExitStatus1Error, r"^graphc export: error: unknown pass 'nope'", r"passes are cancel_quotients, canonicalize")
 row(R, "cli-bench-runs", "graphc bench", "--runs -3", lambda: cli("bench", _model(), "--runs", "-3"),
     ExitStatus1Error, r"^graphc bench: error: --runs must be >= 1", r"got -3")
 row(R, "cli-bench-dim", "graphc bench", "--dim x_dim0=abc", lambda: cli("bench", _model(), "--dim", "x_dim0=abc"),

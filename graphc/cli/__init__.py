@@ -1,4 +1,4 @@
-"""The ``graphc`` command: ``export``, ``info``, ``check``, ``run``, ``bench`` (one module each).
+"""The ``graphc`` command: ``export``, ``info``, ``check``, ``run``, ``bench``, ``legacy`` (one module each).
 
 Failures the user can fix print one line, ``graphc COMMAND: error: ...``, to
 standard error and exit with status 1; usage errors exit with 2 (argparse).
@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     from .bench import add_bench_parser
     from .check import add_check_parser
     from .export import add_export_parser
+    from .legacy import add_legacy_parser
     from .run import add_run_parser
 
     p = argparse.ArgumentParser(
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     add_check_parser(sub)
     add_run_parser(sub)
     add_bench_parser(sub)
+    add_legacy_parser(sub)
     return p
 
 

@@ -127,6 +127,7 @@ class RecurrentBase(MergeLayer):
             go_backwards=self.backwards,
             truncate_gradient=self.gradient_steps,
             name=self.name or type(self).__name__,
+            _aligned=True,  # input and mask share their time axis: no cut to the shortest (a Min and a Slice copy)
         )
         return out if isinstance(out, list) else [out]
 

@@ -335,6 +335,7 @@ class Recurrent(Layer):
             go_backwards=self.backwards,
             truncate_gradient=self.bptt_limit,
             name=self.name,
+            _aligned=True,  # input and mask share their time axis: no cut to the shortest (a Min and a Slice copy)
         )
         outs = result if isinstance(result, list) else [result]
         flipped = []

@@ -4,7 +4,9 @@ Optimization levels:
 
 * ``O0``: no passes (the graph is exported as built);
 * ``O1``: canonicalize, CSE, constant folding and dead-code elimination, to a
-  fixed point;
+  fixed point; then the ``stabilize`` phase (numerically stable forms of
+  log-sigmoid, log-softmax, softmax and sigmoid cross-entropies and their
+  gradients, log1p, expm1: Theano runs these in every optimizing mode);
 * ``O2``: O1, then the performance passes registered in :data:`PHASES`.
 
 ``passes={'cse': False}`` switches single passes off (or on).
@@ -27,6 +29,8 @@ from .fuse_dense import FUSE_DENSE
 from .hoist import HOIST
 from .native_rnn import NATIVE_RNN
 from .reassociate import REASSOCIATE
+from .stabilize import STABILIZE
+from .stabilize_grad import CANCEL_QUOTIENTS
 from .stash import STASH
 from .unroll import UNROLL
 
@@ -35,11 +39,12 @@ __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve
 #: phase name -> passes run in order until none changes anything
 PHASES: dict[str, list[Pass]] = {
     "simplify": [CANONICALIZE, CSE, CONSTANT_FOLDING, DCE],
+    "stabilize": [STABILIZE, CANCEL_QUOTIENTS, CSE, DCE],
     "performance": [REASSOCIATE, HOIST, STASH, NATIVE_RNN, FUSE_DENSE, UNROLL, CSE, DCE],  # native lowering needs unfused projections
 }
 
 #: level -> phases it runs
-LEVELS: dict[str, list[str]] = {"O0": [], "O1": ["simplify"], "O2": ["simplify", "performance"]}
+LEVELS: dict[str, list[str]] = {"O0": [], "O1": ["simplify", "stabilize"], "O2": ["simplify", "stabilize", "performance"]}
 
 MAX_ROUNDS = 16
 

@@ -1,5 +1,6 @@
 """``graphc.runtime``: ONNX Runtime sessions, providers, IO binding, and :func:`function`."""
 
+from . import pickling as _pickling  # noqa: F401  (registers how compiled functions pickle)
 from .function import Function, UnusedInputError, function
 from .memcpy import memcpy_nodes
 from .providers import (

@@ -786,6 +786,10 @@ def function(
     unknown = set(kwargs) - {"profile", "rebuild_strict", "accept_inplace", "no_default_updates"}
     if unknown:
         raise TypeError(f"function() got unexpected arguments: {', '.join(sorted(unknown))}")
+    if mode is not None:
+        from ..compile.mode import get_mode
+
+        get_mode(mode)  # refuses the modes graphc cannot honour (DebugMode...) and unknown names
     return Function(
         inputs,
         outputs,

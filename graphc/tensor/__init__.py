@@ -114,9 +114,51 @@ from .shape import (
     zeros_like,
 )
 from .shared import SharedVariable, shared
+from .subtensor import inc_subtensor, set_subtensor
 from .variable import Apply, TensorConstant, Variable
 
 TensorVariable = Variable
+
+# Theano's typed and plural constructors (itensor3, drow, matrices...) and TensorType(dtype, broadcastable)
+from .typed import CONSTRUCTORS as _TYPED  # noqa: E402
+from .typed import TensorType  # noqa: E402
+
+globals().update({_k: _v for _k, _v in _TYPED.items() if _k not in globals()})
+
+# theano.tensor.extra_ops, and the two of its names Theano also puts in theano.tensor
+from . import extra_ops  # noqa: E402
+
+# Theano's other theano.tensor names, built from existing ops (T.round gains Theano's `mode`)
+from .extra_math import (  # noqa: E402
+    argsort,
+    erfinv,
+    gammaln,
+    isinf,
+    isnan,
+    log2,
+    log10,
+    round,  # noqa: E402, F811
+    sort,
+)
+from .extra_ops import cumsum, fill_diagonal  # noqa: E402
+from .extra_shape import (  # noqa: E402
+    addbroadcast,
+    batched_dot,
+    eye,
+    flatnonzero,
+    horizontal_stack,
+    join,
+    mgrid,
+    nonzero,
+    nonzero_values,
+    ogrid,
+    patternbroadcast,
+    repeat,
+    roll,
+    tile,
+    unbroadcast,
+    vertical_stack,
+)
 
 
 def grad(*args, **kwargs):  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..config import config
 from ..ir.types import as_dtype
+from . import random_discrete
 from .basic import as_tensor_variable
 from .elemwise import cast, lt
 from .shape import shape_vector
@@ -87,6 +88,26 @@ class RandomStreams:
         if n == 0:
             total = total * 0
         return total  # type: ignore[return-value]
+
+    def random_integers(self, size: Any = None, low: Any = 0, high: Any = 1, ndim: int | None = None, dtype: Any = "int64") -> Variable:
+        """Integers drawn uniformly from ``[low, high]``, ``high`` included (Theano's ``random_integers``)."""
+        return random_discrete.random_integers(self, size, low, high, ndim, dtype)
+
+    def multinomial(self, size: Any = None, n: int = 1, pvals: Any = None, ndim: int | None = None, dtype: Any = "int64") -> Variable:
+        """Counts of ``n`` categorical draws from ``pvals``; shape ``size + pvals.shape[-1:]``.
+
+        ``size`` None takes ``pvals.shape[:-1]``; ``pvals`` None is ``[0.5, 0.5]``.
+        See :func:`graphc.tensor.random_discrete.multinomial`.
+        """
+        return random_discrete.multinomial(self, size, n, pvals, ndim, dtype)
+
+    def permutation(self, size: Any = None, n: int = 1, ndim: int | None = None, dtype: Any = "int64") -> Variable:
+        """Random permutations of ``range(n)``, shape ``size + (n,)`` (``O(n**2)`` work per permutation)."""
+        return random_discrete.permutation(self, size, n, ndim, dtype)
+
+    def choice(self, size: Any = None, a: Any = 2, replace: bool = True, p: Any = None, ndim: int | None = None, dtype: Any = "int64") -> Variable:
+        """Samples of shape ``size`` from ``range(a)`` or the 1-d array ``a``, weighted by ``p``."""
+        return random_discrete.choice(self, size, a, replace, p, ndim, dtype)
 
 
 MRG_RandomStreams = RandomStreams

@@ -5,6 +5,11 @@ Cast rule: a float64 numpy array (or a Python float) becomes
 dtypes are kept, Python ints become int64.  The shape is fixed by the first
 value: :meth:`SharedVariable.set_value` accepts values of that shape only,
 since compiled functions were built for it.
+
+Shared variables pickle with their value as a numpy array (wherever it lives)
+and get a fresh lock when unpickled; an alias keeps sharing its base's storage
+when both are in the same pickle.  Unpickling runs code: load only pickles you
+trust.
 """
 
 from __future__ import annotations
@@ -75,6 +80,25 @@ class SharedVariable(Variable):
         """
         return _AliasedShared(self)
 
+    # -- pickling ---------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """The state to pickle: the value as a numpy array, without the lock and compiled functions.
+
+        Unpickling (``pickle.loads``) rebuilds the variable with a fresh lock;
+        like any unpickling, it can run arbitrary code, so load only pickles you trust.
+        """
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        state.pop("_fn_cache", None)  # compiled by eval(): sessions do not pickle
+        if "_value" in state:
+            state["_value"] = self.get_value()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_base" not in state:
+            self._lock = threading.RLock()
+
     # -- runtime hooks --------------------------------------------------------
     def _storage(self) -> Any:
         """The stored value as is (numpy array or OrtValue)."""
@@ -83,6 +107,18 @@ class SharedVariable(Variable):
     def _store(self, value: Any) -> None:
         """Store a runtime value (an OrtValue of the variable's type) without copying."""
         self._value = value
+
+    @property
+    def broadcastable(self) -> tuple[bool, ...]:
+        """The pattern given to :func:`shared` as ``broadcastable``, else True where the size is 1.
+
+        graphc broadcasts by shape, so the pattern only documents the variable;
+        ``type.broadcastable`` always follows the shape.
+        """
+        declared = getattr(self, "_broadcastable", None)
+        if declared is None and isinstance(self, _AliasedShared):
+            declared = getattr(self._base, "_broadcastable", None)
+        return declared if declared is not None else self.type.broadcastable
 
     def __repr__(self) -> str:
         return f"<shared {self.name or ''}: {self.type}>"
@@ -94,8 +130,11 @@ class _AliasedShared(SharedVariable):
     def __init__(self, base: SharedVariable) -> None:
         Variable.__init__(self, base.type, name=base.name)
         self._base = base
-        self._lock = base._lock
         self.default_update = None
+
+    @property
+    def _lock(self) -> Any:  # type: ignore[override]
+        return self._base._lock
 
     def _storage(self) -> Any:
         return self._base._storage()
@@ -156,6 +195,7 @@ def shared(
     allow_downcast: bool | None = None,
     borrow: bool = False,
     dtype: Any = None,
+    broadcastable: Any = None,
     **kwargs: Any,
 ) -> SharedVariable:
     """Create a shared variable (Theano's ``theano.shared``).
@@ -172,6 +212,10 @@ def shared(
         Convert the value to this dtype.
     borrow, allow_downcast
         Accepted for Theano compatibility; the value is always copied.
+    broadcastable : tuple of bool, optional
+        Theano's broadcastable pattern, one bool per axis of the value; a True
+        axis must have size 1. graphc broadcasts by shape, so the pattern is
+        only checked and recorded (``var.broadcastable`` shows it).
 
     Returns
     -------
@@ -211,4 +255,39 @@ def shared(
     elif arr.dtype == np.float64 and not strict:
         arr = arr.astype(config.floatX)
     as_dtype(arr.dtype)
-    return SharedVariable(np.array(arr, copy=True, order="C"), name=name)
+    pattern = _broadcastable_pattern(broadcastable, arr.shape, name)
+    var = SharedVariable(np.array(arr, copy=True, order="C"), name=name)
+    if pattern is not None:
+        var._broadcastable = pattern
+    return var
+
+
+def _broadcastable_pattern(pattern: Any, shape: tuple[int, ...], name: str | None) -> tuple[bool, ...] | None:
+    """Check Theano's ``broadcastable`` argument of :func:`shared` against the value's shape.
+
+    Raises
+    ------
+    TypeError
+        If the pattern is not a sequence of bools.
+    ValueError
+        If its length is not the value's rank, or a True axis has a size other than 1.
+    """
+    if pattern is None:
+        return None
+    if isinstance(pattern, (str, bytes)) or not isinstance(pattern, (list, tuple)):
+        raise TypeError(f"shared() broadcastable must be a tuple of bools, got {pattern!r}")
+    if not all(isinstance(b, (bool, np.bool_)) for b in pattern):
+        raise TypeError(f"shared() broadcastable must be a tuple of bools, got {pattern!r}")
+    pat = tuple(bool(b) for b in pattern)
+    if len(pat) != len(shape):
+        raise ValueError(
+            f"shared() broadcastable={pat} has {len(pat)} entries but the value of {_label(name)} "
+            f"has {len(shape)} dimensions (shape {shape})"
+        )
+    bad = [i for i, (b, d) in enumerate(zip(pat, shape)) if b and d != 1]
+    if bad:
+        raise ValueError(
+            f"shared() broadcastable={pat} marks axis {bad[0]} of {_label(name)} as broadcastable, "
+            f"but its size is {shape[bad[0]]} (shape {shape}); a broadcastable axis must have size 1"
+        )
+    return pat

@@ -21,6 +21,7 @@ import numpy as np
 from ..ir import ops as _ops  # noqa: F401  (registers the standard ops)
 from ..ir.registry import get_op, infer_types, infer_value
 from ..ir.types import Dim, DimLike, TensorType, format_shape
+from .variable_numpy import NumpyMethods
 
 __all__ = [
     "Variable",
@@ -98,8 +99,18 @@ class Apply:
     def __repr__(self) -> str:
         return f"Apply({self.op}, {len(self.inputs)} inputs)"
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
 
-class Variable:
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        global _APPLY_SERIAL
+        for k, v in state.items():
+            setattr(self, k, v)
+        # ops built after unpickling must still get larger serials (scan relies on the order)
+        _APPLY_SERIAL = itertools.count(max(next(_APPLY_SERIAL), self.serial + 1))
+
+
+class Variable(NumpyMethods):
     """A symbolic tensor.
 
     Parameters
@@ -192,6 +203,10 @@ class Variable:
             yield self[i]
 
     __hash__ = object.__hash__
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled state: all but the functions :meth:`eval` compiled (sessions do not pickle)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_fn_cache"}
 
     # -- operators (defined in graphc.tensor.elemwise etc.) ----------------
     def __add__(self, other: Any) -> Variable:
@@ -294,59 +309,11 @@ class Variable:
         return getitem(self, index)
 
     # -- Theano-style methods ---------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Variable:
-        """Sum over ``axis`` (all axes when None)."""
-        from .reduction import sum as _sum
+    def eval(self, inputs_to_values: Any = None) -> np.ndarray:
+        """``expr.eval({x: value})``: see :func:`graphc.tensor.evaluation.eval_variable`."""
+        from .evaluation import eval_variable
 
-        return _sum(self, axis=axis, keepdims=keepdims, dtype=dtype)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Variable:
-        """Mean over ``axis``."""
-        from .reduction import mean
-
-        return mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Variable:
-        """Maximum over ``axis``."""
-        from .reduction import max as _max
-
-        return _max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Variable:
-        """Minimum over ``axis``."""
-        from .reduction import min as _min
-
-        return _min(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis: Any = None, keepdims: bool = False) -> Variable:
-        """Product over ``axis``."""
-        from .reduction import prod
-
-        return prod(self, axis=axis, keepdims=keepdims)
-
-    def argmax(self, axis: Any = None, keepdims: bool = False) -> Variable:
-        """Index of the maximum along ``axis`` (of the flattened tensor when None)."""
-        from .reduction import argmax
-
-        return argmax(self, axis=axis, keepdims=keepdims)
-
-    def argmin(self, axis: Any = None, keepdims: bool = False) -> Variable:
-        """Index of the minimum along ``axis`` (of the flattened tensor when None)."""
-        from .reduction import argmin
-
-        return argmin(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Variable:
-        """Variance over ``axis``."""
-        from .reduction import var
-
-        return var(self, axis=axis, keepdims=keepdims, ddof=ddof)
-
-    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Variable:
-        """Standard deviation over ``axis``."""
-        from .reduction import std
-
-        return std(self, axis=axis, keepdims=keepdims, ddof=ddof)
+        return eval_variable(self, inputs_to_values)
 
     def reshape(self, *shape: Any, ndim: int | None = None) -> Variable:
         """Reshape; sizes may be ints, -1 or symbolic scalars (``x.shape[0]``)."""

@@ -522,6 +522,9 @@ case("pad_int", lambda x: T.pad(x, [2, (1, 0)]), lambda x: np.pad(x, [(2, 2), (1
 case("scan_rnn_reverse", lambda x, w: graphc.scan(lambda x_t, h: T.tanh(T.dot(x_t, w) + h), sequences=x,
                                                     outputs_info=[T.zeros((x.shape[1], 3))], go_backwards=True)[0],
      lambda x, w: _scan_rnn(x, w, reverse=True), sym(data("float32", 4, 2, 5) / 4, 0, 1), data("float32", 5, 3) / 4)
+case("scan_until_doubling", lambda x: graphc.scan(lambda h: (h * 2, graphc.scan_module.until(h * 2 > x)),
+                                                   outputs_info=T.constant(np.float32(1)), n_steps=10)[0],
+     lambda x: np.array([2.0, 4, 8, 16], np.float32), np.float32(9.5))
 case("grad_clip_identity", lambda x: T.grad_clip(x, -1.0, 1.0) * 2, lambda x: x * 2, sym(data("float32", 3, 4)))
 case("native_lstm_peepholes_reverse",
      lambda x, w, r, b, h0, c0, p: apply_op("lstm", [x, w, r, b, h0, c0, p], hidden_size=3, direction="reverse",

@@ -124,7 +124,8 @@ def test_random_ops_built_in_the_step_draw_per_step():
 @pytest.mark.parametrize("backwards", [False, True])
 @pytest.mark.parametrize("taps", [[0, 1], [-1, 0], [-2, 0, 1], [1], [-1], [1, 2], [-2, -1]])
 def test_sequence_taps_as_theano_slices_them(taps, backwards):
-    """Step t reads seq[t + tap] for t in [-min(taps, 0), len - max(taps, 0)); go_backwards taps the reversed sequence."""
+    """Step t reads seq[t + tap] for t in [-min(taps, 0), len - max(taps, 0)); go_backwards runs those steps
+    in reverse, as Theano does (it cuts each tap's slice from the sequence, then reverses the slices)."""
     seq = T.matrix("seq", shape=(None, 3))
     h0 = T.vector("h0", shape=(3,))
 
@@ -134,11 +135,11 @@ def test_sequence_taps_as_theano_slices_them(taps, backwards):
     out, _ = graphc.scan(step, sequences={"input": seq, "taps": taps}, outputs_info=h0, go_backwards=backwards)
     x = np.random.RandomState(1).rand(7, 3).astype(np.float32)
     got = graphc.function([seq, h0], out)(x, np.zeros(3, np.float32))
-    s = x[::-1] if backwards else x
     low, high = min(*taps, 0), max(*taps, 0)
+    steps = range(-low, len(x) - high)
     h, want = np.zeros(3), []
-    for t in range(-low, len(s) - high):
-        h = sum(s[t + k] * (i + 1) for i, k in enumerate(taps)) + h * 0.5
+    for t in reversed(steps) if backwards else steps:
+        h = sum(x[t + k] * (i + 1) for i, k in enumerate(taps)) + h * 0.5
         want.append(h)
     np.testing.assert_allclose(got, np.array(want), rtol=1e-5)
 

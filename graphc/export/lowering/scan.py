@@ -40,7 +40,7 @@ def _distinct(ctx: LoweringContext, names: list[str], produced: set[str], hint: 
     return out
 
 
-@lowering("scan")
+@lowering("scan", "scan_until")
 def _scan(ctx: LoweringContext, n: LowerNode) -> list[str]:
     a = n.attrs
     body = a["body"]
@@ -49,7 +49,8 @@ def _scan(ctx: LoweringContext, n: LowerNode) -> list[str]:
     inits = n.inputs[n_seqs : n_seqs + n_states]
     nonseqs = n.inputs[n_seqs + n_states : n_seqs + n_states + n_nonseqs]
     label = a.get("name") or "scan"
-    as_scan = n_seqs > 0 and not a["has_n_steps"]
+    until = n.op == "scan_until"  # the body's last output stops the loop: a Loop whose condition is its negation
+    as_scan = n_seqs > 0 and not a["has_n_steps"] and not until
     used = n.used or [True] * len(body.outputs)
 
     # which stacked outputs to produce: used ones, each distinct value once
@@ -92,6 +93,8 @@ def _scan(ctx: LoweringContext, n: LowerNode) -> list[str]:
         wanted += [value_name[body.outputs[p][0]] for p in stacked_ports]
         outs = _distinct(ctx, wanted, produced, f"{label}/out")
         cond_out = ctx.op("Identity", cond_in, name=label) if not as_scan else ""
+        if until:
+            cond_out = ctx.op("Not", value_name[body.outputs[-1][0]], name=label)
     carried, stacked = outs[:n_states], outs[n_states:]
     state_types = [body.data(body.inputs[n_seqs + j]).types[0] for j in range(n_states)]
     stacked_types = [body.type_of(body.outputs[p][0]) for p in stacked_ports]

@@ -25,6 +25,12 @@ from ..types import Dim, DimLike, TensorType, format_shape, fresh_dim
 
 __all__ = ["scan_step_dim", "check_body", "GRADIENT_SCAN_SUFFIX"]
 
+# ``scan_until`` (Theano's ``scan`` whose step returns ``until(cond)``) has the inputs and
+# attributes of ``scan``; its body returns one more value, last: the bool scalar that stops
+# the loop after the step that computed it.  Every body output is stacked, the condition too,
+# over the steps that ran (at most the step count).  It is an op of its own so that passes
+# that rewrite counted loops (unrolling, native RNNs, stashing) never see one.
+
 GRADIENT_SCAN_SUFFIX = "_grad"  # the scan gradient rule names its backward scan "<forward name>_grad"
 
 
@@ -129,6 +135,7 @@ def _eval(
     truncate_gradient: int = -1,
     name: str | None = None,
     step: Any = None,
+    until: bool = False,
 ) -> list[np.ndarray]:
     seqs = xs[:n_seqs]
     states = list(xs[n_seqs : n_seqs + n_states])
@@ -143,6 +150,8 @@ def _eval(
         states = outs[:n_states]
         for k, o in enumerate(outs):
             per_step[k].append(o)
+        if until and bool(outs[-1]):
+            break
     result = []
     for k, (v, _) in enumerate(body.outputs):
         t = body.type_of(v)
@@ -153,6 +162,29 @@ def _eval(
             result.append(np.zeros((0,) + shape, dtype=t.dtype))
     return result
 
+
+def _infer_until(types: list[TensorType], values: list[Any], body: Graph, **attrs: Any) -> list[TensorType]:
+    if not body.outputs:
+        raise TypeError("scan: a scan with until needs the condition as the body's last output")
+    cond = body.type_of(body.outputs[-1][0])
+    if cond.ndim != 0 or cond.dtype != "bool":
+        raise TypeError(f"scan: the until condition must be a bool scalar, got {cond}")
+    outs = _infer(types, values, body, **attrs)
+    steps = fresh_dim("steps")  # how many steps run is known only when the loop stops
+    return [TensorType(t.dtype, (steps,) + tuple(t.shape[1:])) for t in outs]
+
+
+def _eval_until(xs: list[np.ndarray], body: Graph, **attrs: Any) -> list[np.ndarray]:
+    return _eval(xs, body, until=True, **attrs)
+
+
+register_op(
+    "scan_until",
+    infer=_infer_until,
+    eval=_eval_until,
+    uses_values=True,
+    doc="a scan that stops after the step whose last body output (a bool scalar) is true",
+)
 
 register_op(
     "scan",

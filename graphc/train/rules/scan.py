@@ -128,6 +128,7 @@ def _scan(node: Any, gs: list[Any]) -> list[Any]:
         outputs_info=inits_b + [None] * (len(seqs_it) + len(batched)),
         go_backwards=True,
         name=label,
+        _aligned=True,  # every sequence is one entry per forward step
     )
     results = results if isinstance(results, list) else [results]
     n_carried = len(carried_nonseqs)
@@ -152,3 +153,12 @@ def _scan(node: Any, gs: list[Any]) -> list[Any]:
         g_nonseqs[m] = T.dot(a2.T, b2)
     extra = [None] if a["has_n_steps"] else []
     return g_seqs + g_inits + g_nonseqs + extra
+
+
+@grad_rule("scan_until")
+def _scan_until(node: Any, gs: list[Any]) -> list[Any]:
+    """No gradient through a scan that stops early, as in Theano."""
+    raise NotImplementedError(
+        f"{node.attrs.get('name') or 'scan'}: no gradient through a scan whose step returns until(...) "
+        "(a while loop); Theano has none either: give a fixed n_steps and mask the steps instead"
+    )
