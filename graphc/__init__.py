@@ -27,6 +27,7 @@ from .ir.build import MissingInputError  # noqa: E402
 from .layers.theanets_base import ConfigurationError, Layer  # noqa: E402
 from .models import Autoencoder, Classifier, Network, Regressor  # noqa: E402
 from .runtime import Function, UnusedInputError, function  # noqa: E402
+from .runtime.inputs_spec import In  # noqa: E402
 from .scan_module import foldl, foldr, map, reduce  # noqa: E402, A004 - Theano's theano.map, theano.reduce
 from .tensor.scan import scan  # noqa: E402
 from .tensor.shared import SharedVariable, shared  # noqa: E402
@@ -46,6 +47,7 @@ __all__ = [
     "config",
     "export",
     "function",
+    "In",
     "Function",
     "MissingInputError",
     "UnusedInputError",

@@ -2,7 +2,8 @@
 
 from ..runtime import Function, function
 from ..tensor.shared import SharedVariable, shared
-from . import mode
+from . import io, mode
+from .io import In
 from .mode import (
     FAST_COMPILE,
     FAST_RUN,
@@ -15,6 +16,8 @@ from .mode import (
 )
 
 __all__ = [
+    "In",
+    "io",
     "function",
     "Function",
     "shared",

@@ -346,8 +346,12 @@ class Function:
         """The ONNX Runtime providers of the session."""
         return self._session.get_providers()
 
+    _in_spec: Any = None  # an InputsSpec when theano.In gave inputs names or defaults
+
     def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[np.ndarray]:
         specs = self._specs
+        if self._in_spec is not None:
+            args, kwargs = self._in_spec.fill(args, kwargs, self.name), {}
         if kwargs:
             args = self._merge_kwargs(args, kwargs)
         if len(args) != len(specs):
@@ -722,9 +726,10 @@ def function(
 
     Parameters
     ----------
-    inputs : list of Variable
+    inputs : list of Variable or graphc.In
         Placeholders, in call order.  Shared variables are used implicitly
-        and must not be listed.
+        and must not be listed.  ``graphc.In(x, name=..., value=...)`` gives
+        an input a keyword and a default (see :mod:`graphc.runtime.inputs_spec`).
     outputs : Variable or list of Variable, optional
         A single variable gives a single array per call; a list gives a list.
     updates : list of (SharedVariable, expression) pairs or dict, optional
@@ -790,7 +795,10 @@ def function(
         from ..compile.mode import get_mode
 
         get_mode(mode)  # refuses the modes graphc cannot honour (DebugMode...) and unknown names
-    return Function(
+    from .inputs_spec import unpack_inputs
+
+    inputs, givens, updates, in_spec = unpack_inputs(inputs, givens, updates)
+    fn = Function(
         inputs,
         outputs,
         updates,
@@ -803,4 +811,6 @@ def function(
         passes=passes,
         bake_params=bake_params,
     )
+    fn._in_spec = in_spec
+    return fn
 

@@ -155,14 +155,12 @@ def _ranks(a: Any, axis: int | None, fn: str) -> tuple[Variable, Variable, list[
     back = [order.index(i) for i in range(v.ndim)]
     moved = v.dimshuffle(*order)
     lead = list(range(v.ndim - 1))
-    xi = moved.dimshuffle(*lead, v.ndim - 1, "x")  # [..., i, j] = x_i
-    xj = moved.dimshuffle(*lead, "x", v.ndim - 1)  # [..., i, j] = x_j
+    keyed = cast(moved, "int32") if v.dtype == "bool" else moved  # bools compare as integers
+    xi = keyed.dimshuffle(*lead, v.ndim - 1, "x")  # [..., i, j] = x_i
+    xj = keyed.dimshuffle(*lead, "x", v.ndim - 1)  # [..., i, j] = x_j
     idx = arange(moved.shape[v.ndim - 1])
     before = lt(idx.dimshuffle("x", 0), idx.dimshuffle(0, "x"))  # [i, j] = j < i
-    ahead = (lt(xj, xi) | (eq(xj, xi) & before)) if v.dtype != "bool" else None
-    if ahead is None:  # bools: compare as integers
-        xi8, xj8 = cast(xi, "int8"), cast(xj, "int8")
-        ahead = lt(xj8, xi8) | (eq(xj8, xi8) & before)
+    ahead = lt(xj, xi) | (eq(xj, xi) & before)  # x_j goes before x_i
     rank = _sum(cast(ahead, "int64"), axis=-1)  # [..., i]: where x_i lands (stable for ties)
     return moved, rank, back
 

@@ -1,8 +1,9 @@
 """``theano.tensor.extra_ops``: the functions graphc builds from its existing ops.
 
 ``cumsum`` is a product with a triangular matrix of ones (``O(n^2)`` work along the
-summed axis; differentiable, any length).  Theano's other extra ops (``cumprod``,
-``bincount``, ``repeat``, ``unique``, ``searchsorted``...) are not provided.
+summed axis; differentiable, any length).  ``repeat`` is :func:`graphc.tensor.repeat`.
+Theano's other extra ops (``cumprod``, ``bincount``, ``unique``, ``searchsorted``...) are
+not provided.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from typing import Any
 from ..config import config
 from .basic import as_tensor_variable
 from .elemwise import cast, eq, le
+from .extra_shape import repeat
 from .linalg import dot
 from .shape import arange, flatten, squeeze
 from .variable import Variable
 
-__all__ = ["cumsum", "diff", "to_one_hot", "fill_diagonal", "squeeze"]
+__all__ = ["cumsum", "diff", "to_one_hot", "fill_diagonal", "squeeze", "repeat"]
 
 
 def _axis(axis: int, ndim: int, fn: str) -> int:

@@ -1,9 +1,9 @@
 """Theano's layout functions built from graphc's existing ops (no new IR op).
 
 :func:`eye`, :func:`tile`, :func:`repeat`, :func:`roll`, :func:`batched_dot`, :func:`join`,
-:func:`horizontal_stack`, :func:`vertical_stack`, :data:`mgrid`, :data:`ogrid` and the
-broadcast-pattern functions :func:`addbroadcast`, :func:`unbroadcast` and
-:func:`patternbroadcast`.
+:func:`horizontal_stack`, :func:`vertical_stack`, :data:`mgrid`, :data:`ogrid`,
+:func:`nonzero`, :func:`flatnonzero`, :func:`nonzero_values` and the broadcast-pattern
+functions :func:`addbroadcast`, :func:`unbroadcast` and :func:`patternbroadcast`.
 
 graphc has no broadcastable flags: an axis broadcasts exactly when its static size is 1.
 So :func:`addbroadcast` makes the axis statically 1 (a reshape that fails at run time when

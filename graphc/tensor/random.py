@@ -93,10 +93,13 @@ class RandomStreams:
         """Integers drawn uniformly from ``[low, high]``, ``high`` included (Theano's ``random_integers``)."""
         return random_discrete.random_integers(self, size, low, high, ndim, dtype)
 
-    def multinomial(self, size: Any = None, n: int = 1, pvals: Any = None, ndim: int | None = None, dtype: Any = "int64") -> Variable:
+    def multinomial(
+        self, size: Any = None, n: int = 1, pvals: Any = None, ndim: int | None = None, dtype: Any = "int64", nstreams: Any = None
+    ) -> Variable:
         """Counts of ``n`` categorical draws from ``pvals``; shape ``size + pvals.shape[-1:]``.
 
-        ``size`` None takes ``pvals.shape[:-1]``; ``pvals`` None is ``[0.5, 0.5]``.
+        ``size`` None takes ``pvals.shape[:-1]``; ``pvals`` None is ``[0.5, 0.5]``;
+        ``nstreams`` (``MRG_RandomStreams``) is accepted and has no effect.
         See :func:`graphc.tensor.random_discrete.multinomial`.
         """
         return random_discrete.multinomial(self, size, n, pvals, ndim, dtype)

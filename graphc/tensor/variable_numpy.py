@@ -134,8 +134,8 @@ class NumpyMethods:
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """Numpy ufuncs on variables build graphc elementwise ops (module docstring)."""
         out = kwargs.pop("out", None)
-        if out is not None and out != (None,) * len(out):
-            _no_out(f"numpy.{ufunc.__name__}", out)
+        if out is not None and any(o is not None for o in out):
+            _no_out(f"numpy.{ufunc.__name__}", out[0])
         if method == "reduce":
             return _ufunc_reduce(ufunc, inputs, kwargs)
         if method != "__call__":
