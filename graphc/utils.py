@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -14,6 +15,8 @@ from .tensor.shared import SharedVariable, shared
 from .tensor.variable import Variable
 
 __all__ = [
+    "int_types",
+    "inspect_kwargs",
     "floatX",
     "shared_empty",
     "as_theano_expression",
@@ -25,6 +28,28 @@ __all__ = [
     "create_param",
     "unroll_scan",
 ]
+
+
+int_types = (numbers.Integral, np.integer)
+"""The types Lasagne accepts as integers (``isinstance(n, int_types)``)."""
+
+
+def inspect_kwargs(func: Callable[..., Any]) -> list[str]:
+    """The names of ``func``'s optional keyword arguments (those with a default), as Lasagne's helper gives them.
+
+    Raises
+    ------
+    TypeError
+        If ``func`` has no signature to inspect (as ``inspect.signature`` raises).
+    """
+    try:
+        sig = inspect.signature(func)
+    except ValueError as exc:  # builtins without a signature: Lasagne's callers catch TypeError
+        raise TypeError(f"inspect_kwargs: cannot inspect {func!r}: {exc}") from None
+    return [
+        p.name for p in sig.parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty
+    ]  # fmt: skip
 
 
 def floatX(arr: Any) -> np.ndarray:  # noqa: N802  (Lasagne's name)

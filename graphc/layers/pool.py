@@ -15,12 +15,14 @@ import numpy as np
 
 from .. import tensor as T
 from ..tensor.shape import dim_of
-from ..tensor.signal.pool import pool_nd
+from ..tensor.signal.pool import pool_2d, pool_3d, pool_nd  # Lasagne's pool module exposes Theano's pool_2d/3d
 from ..tensor.variable import Variable
 from .base import Layer, format_layer
 from .conv import LayerArgumentError, UnsupportedArgumentError, layer_tuple
 
 __all__ = [
+    "pool_2d",
+    "pool_3d",
     "Pool1DLayer",
     "Pool2DLayer",
     "Pool3DLayer",

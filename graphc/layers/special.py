@@ -23,8 +23,10 @@ from ..ir.types import Dim
 from ..random import get_rng
 from ..tensor.variable import Variable
 from .base import Layer, check_shape, format_layer
+from .inverse import InverseLayer  # Lasagne defines it in layers.special
 
 __all__ = [
+    "InverseLayer",
     "NonlinearityLayer",
     "BiasLayer",
     "ScaleLayer",
