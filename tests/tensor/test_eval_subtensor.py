@@ -7,7 +7,16 @@ import pytest
 import graphc
 import graphc.tensor as T
 
+from .oracles import check_grad as _check_grad
+
 RNG = np.random.default_rng(7)
+
+
+def check_grad(build, *arrays, eps=1e-6, rtol=1e-6):
+    """Central differences (tests/tensor/oracles.py) with this file's direction generator."""
+    _check_grad(build, *arrays, eps=eps, rtol=rtol, rng=RNG)
+
+
 XV = RNG.standard_normal((3, 5)).astype(np.float32)
 YV = RNG.standard_normal((5,)).astype(np.float32)
 
@@ -88,22 +97,6 @@ def test_tutorial_negative_log_likelihood_and_gradient():
     want = np.zeros_like(pv)
     np.add.at(want, (np.arange(6), yv), -1.0 / (6 * pv[np.arange(6), yv]))
     np.testing.assert_allclose(g, want, rtol=1e-12)
-
-
-def check_grad(build, *arrays, eps=1e-6, rtol=1e-6):
-    """graphc.grad of the scalar ``build(*vars)`` against central differences (float64, random directions)."""
-    # sizes of 1 are static (Theano's broadcastable dims): symbolic sizes never broadcast
-    xs = [T.tensor("float64", shape=[1 if d == 1 else None for d in a.shape], name=f"x{k}") for k, a in enumerate(arrays)]
-    cost = build(*xs)
-    f_cost = graphc.function(xs, cost)
-    grads = graphc.function(xs, graphc.grad(cost, xs))(*arrays)
-    for k, a in enumerate(arrays):
-        assert grads[k].shape == a.shape
-        v = RNG.standard_normal(a.shape)
-        plus, minus = list(arrays), list(arrays)
-        plus[k], minus[k] = a + eps * v, a - eps * v
-        numeric = (f_cost(*plus) - f_cost(*minus)) / (2 * eps)
-        np.testing.assert_allclose(np.sum(grads[k] * v), numeric, rtol=rtol, atol=1e-7)
 
 
 @pytest.mark.parametrize("index", MULTI)

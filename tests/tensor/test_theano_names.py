@@ -3,43 +3,24 @@ against numpy, gradients against central differences, and exported models run by
 and onnx.reference."""
 
 import numpy as np
-import onnx
 import pytest
-from onnx.reference import ReferenceEvaluator
 
 import graphc
 import graphc.tensor as T
 
+from .oracles import check_grad as _check_grad
+from .oracles import run_exported
+
 RNG = np.random.default_rng(15)
-A = RNG.standard_normal((3, 5)).astype(np.float32)
-A3 = RNG.standard_normal((2, 3, 4)).astype(np.float32)
 
 
 def check_grad(build, *arrays, eps=1e-6, rtol=1e-6):
-    """graphc.grad of the scalar ``build(*vars)`` against central differences (float64, random directions)."""
-    xs = [
-        T.tensor("float64", shape=[1 if d == 1 else None for d in a.shape], name=f"x{k}") for k, a in enumerate(arrays)
-    ]
-    cost = build(*xs)
-    f_cost = graphc.function(xs, cost)
-    grads = graphc.function(xs, graphc.grad(cost, xs))(*arrays)
-    for k, a in enumerate(arrays):
-        assert grads[k].shape == a.shape
-        v = RNG.standard_normal(a.shape)
-        plus, minus = list(arrays), list(arrays)
-        plus[k], minus[k] = a + eps * v, a - eps * v
-        numeric = (f_cost(*plus) - f_cost(*minus)) / (2 * eps)
-        np.testing.assert_allclose(np.sum(grads[k] * v), numeric, rtol=rtol, atol=1e-7)
+    """Central differences (tests/tensor/oracles.py) with this file's direction generator."""
+    _check_grad(build, *arrays, eps=eps, rtol=rtol, rng=RNG)
 
 
-def run_exported(outs, inputs, feed):
-    """Export, check, and run in both ONNX Runtime and onnx.reference; returns both results."""
-    import onnxruntime as ort
-
-    model = graphc.export.to_onnx(outs, inputs)
-    onnx.checker.check_model(model, full_check=True)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return sess.run(None, feed), ReferenceEvaluator(model).run(None, feed)
+A = RNG.standard_normal((3, 5)).astype(np.float32)
+A3 = RNG.standard_normal((2, 3, 4)).astype(np.float32)
 
 
 # -- elementwise -------------------------------------------------------------------------
