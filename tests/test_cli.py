@@ -91,20 +91,20 @@ def test_export_check_run_bench_an_lstm(work):
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "exported Lasagne layers from nets.py:lstm" in out
-    assert "x.input: float32 (x.input_dim0, x.input_dim1, 3)" in out and "lstm: float32" in out
+    assert "x: float32 (x_dim0, x_dim1, 3)" in out and "lstm: float32" in out
     assert "initializers:" in out and "LSTM" in out  # op histogram: the native cell
     assert "native_rnn            1 change(s)" in out  # what each pass changed
     assert "check passed" in out
     x = np.random.default_rng(0).normal(size=(2, 6, 3)).astype(np.float32)
     np.save(work / "x.npy", x)
-    res = graphc_cmd("run", "lstm.onnx", "--input", "x.input=x.npy", "--output", "out.npz", cwd=work)
+    res = graphc_cmd("run", "lstm.onnx", "--input", "x=x.npy", "--output", "out.npz", cwd=work)
     assert res.returncode == 0, res.stderr
     sess = ort.InferenceSession(str(work / "lstm.onnx"), providers=["CPUExecutionProvider"])
     with np.load(work / "out.npz") as got:
-        np.testing.assert_allclose(got["lstm"], sess.run(None, {"x.input": x})[0], rtol=1e-6)
-    res = graphc_cmd("check", "lstm.onnx", "--dim", "x.input_dim0=3", "--dim", "x.input_dim1=7", cwd=work)
-    assert res.returncode == 0 and "x.input(3, 7, 3)" in res.stdout and "check passed" in res.stdout
-    res = graphc_cmd("bench", "lstm.onnx", "--runs", "20", "--warmup", "2", "--dim", "x.input_dim0=4", cwd=work)
+        np.testing.assert_allclose(got["lstm"], sess.run(None, {"x": x})[0], rtol=1e-6)
+    res = graphc_cmd("check", "lstm.onnx", "--dim", "x_dim0=3", "--dim", "x_dim1=7", cwd=work)
+    assert res.returncode == 0 and "x(3, 7, 3)" in res.stdout and "check passed" in res.stdout
+    res = graphc_cmd("bench", "lstm.onnx", "--runs", "20", "--warmup", "2", "--dim", "x_dim0=4", cwd=work)
     assert res.returncode == 0, res.stderr
     assert "latency ms: p50" in res.stdout and "p99" in res.stdout and "examples/s (batch 4)" in res.stdout
     res = graphc_cmd("info", "lstm.onnx", cwd=work)
@@ -119,13 +119,13 @@ def test_export_options_reach_the_passes_and_the_shapes(work):
     assert "LSTM" not in {n.op_type for n in onnx.load(work / "o0.onnx").graph.node}
     # fixed sizes: the time axis becomes static, so auto unrolling applies; --unroll never keeps the loop
     target = str(work / "nets.py") + ":lstm"
-    assert main(["export", target, "-o", str(work / "u.onnx"), "--no-native-rnn", "--input-shape", "x.input=?,5,3"]) == 0
+    assert main(["export", target, "-o", str(work / "u.onnx"), "--no-native-rnn", "--input-shape", "x=?,5,3"]) == 0
     model = onnx.load(work / "u.onnx")
     assert not {"Scan", "Loop"} & {n.op_type for n in model.graph.node}
     dims = model.graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_value for d in dims[1:]] == [5, 3] and dims[0].dim_param
     assert main(["export", target, "-o", str(work / "n.onnx"), "--no-native-rnn", "--unroll", "never",
-                 "--input-shape", "x.input=?,5,3"]) == 0  # fmt: skip
+                 "--input-shape", "x=?,5,3"]) == 0  # fmt: skip
     assert "Scan" in {n.op_type for n in onnx.load(work / "n.onnx").graph.node}
     assert main(["export", target, "-o", str(work / "d.onnx"), "--disable", "cse", "--enable", "native_rnn"]) == 0
 
@@ -143,7 +143,7 @@ def test_export_training_steps_that_a_bare_session_can_loop(work, capsys):
     names = [o.name for o in sess.get_outputs()]
     costs = []
     for _ in range(5):
-        outs = dict(zip(names, sess.run(None, {"x.input": x, "y": y, **state})))
+        outs = dict(zip(names, sess.run(None, {"x": x, "y": y, **state})))
         costs.append(float(outs["cost"]))
         state = {k: outs[f"{k}.next"] for k in state if f"{k}.next" in outs} | {
             k: v for k, v in state.items() if f"{k}.next" not in outs
@@ -174,9 +174,9 @@ def test_export_training_steps_that_a_bare_session_can_loop(work, capsys):
         (["export", "nets.py:predict", "-o", "x.onnx", "--training"], "has no updates"),
         (["export", "nets.py:lstm", "-o", "x.onnx", "--disable", "nope"], "unknown pass 'nope'"),
         (["export", "nets.py:lstm", "-o", "x.onnx", "--input-shape", "y=1,2"], "unknown input(s) ['y']"),
-        (["export", "nets.py:lstm", "-o", "x.onnx", "--input-shape", "x.input=1,2"], "2 sizes given"),
-        (["export", "nets.py:lstm", "-o", "x.onnx", "--input-shape", "x.input=1,2,4"], "axis 2 is 3 in the model, not 4"),
-        (["export", "nets.py:lstm", "-o", "x.onnx", "--input-shape", "x.input=a,2,3"], "is not a size"),
+        (["export", "nets.py:lstm", "-o", "x.onnx", "--input-shape", "x=1,2"], "2 sizes given"),
+        (["export", "nets.py:lstm", "-o", "x.onnx", "--input-shape", "x=1,2,4"], "axis 2 is 3 in the model, not 4"),
+        (["export", "nets.py:lstm", "-o", "x.onnx", "--input-shape", "x=a,2,3"], "is not a size"),
         (["export", "nets.py:net", "-o", "x.onnx", "--training", "--algo", "bfgs"], "unknown training algorithm"),
         (["export", "nets.py:lstm", "-o", "x.onnx", "--opset", "9"], "opset"),
         (["info", "absent.onnx"], "no ONNX model at absent.onnx"),

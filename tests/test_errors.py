@@ -1048,10 +1048,10 @@ row(R, "cli-export-returns", "graphc export", "a TARGET that returns 42", lambda
     ExitStatus1Error, r"^graphc export: error: TARGET returned int \(42\)", r"expected an output layer")
 row(R, "cli-export-opset", "graphc export", "--opset 9", lambda: cli("export", _target("net"), "-o", _model("a.onnx"), "--opset", "9"),
     ExitStatus1Error, r"^graphc export: error: ", r"opset 9 is not supported")
-row(R, "cli-export-input-shape", "graphc export", "--input-shape x.input=2,5 (axis 1 is 3)", lambda: cli("export", _target("net"), "-o", _model("a.onnx"), "--input-shape", "x.input=2,5"),
-    ExitStatus1Error, r"^graphc export: error: --input-shape x.input", r"axis 1 is 3 in the model, not 5")
-row(R, "cli-export-input-shape-negative", "graphc export", "--input-shape x.input=-1,3", lambda: cli("export", _target("net"), "-o", _model("a.onnx"), "--input-shape", "x.input=-1,3"),
-    ExitStatus1Error, r"^graphc export: error: --input-shape x.input", r"sizes must be positive, got -1")
+row(R, "cli-export-input-shape", "graphc export", "--input-shape x=2,5 (axis 1 is 3)", lambda: cli("export", _target("net"), "-o", _model("a.onnx"), "--input-shape", "x=2,5"),
+    ExitStatus1Error, r"^graphc export: error: --input-shape x", r"axis 1 is 3 in the model, not 5")
+row(R, "cli-export-input-shape-negative", "graphc export", "--input-shape x=-1,3", lambda: cli("export", _target("net"), "-o", _model("a.onnx"), "--input-shape", "x=-1,3"),
+    ExitStatus1Error, r"^graphc export: error: --input-shape x", r"sizes must be positive, got -1")
 row(R, "cli-export-pass", "graphc export", "--disable nope", lambda: cli("export", _target("net"), "-o", _model("a.onnx"), "--disable", "nope"),
     ExitStatus1Error, r"^graphc export: error: unknown pass 'nope'", r"passes are cancel_quotients, canonicalize")
 row(R, "cli-bench-runs", "graphc bench", "--runs -3", lambda: cli("bench", _model(), "--runs", "-3"),

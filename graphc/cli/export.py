@@ -54,9 +54,10 @@ def with_input_shapes(parts: ExportParts, shapes: dict[str, tuple[int | None, ..
     if not shapes:
         return parts
     from .. import tensor as T
+    from ..ir.build import input_name
     from ..tensor.clone import clone
 
-    by_name = {v.name: v for v in parts.inputs}
+    by_name = {input_name(v): v for v in parts.inputs}
     unknown = sorted(set(shapes) - set(by_name))
     if unknown:
         raise CLIError(f"--input-shape: unknown input(s) {unknown}; the inputs are {sorted(n for n in by_name if n)}")

@@ -15,7 +15,7 @@ from typing import Any
 from .graph import Graph, NodeData
 from .types import format_shape
 
-__all__ = ["build_graph", "MissingInputError", "leaf_kind", "collect_leaves"]
+__all__ = ["build_graph", "MissingInputError", "leaf_kind", "collect_leaves", "input_name"]
 
 
 class MissingInputError(ValueError):
@@ -29,6 +29,15 @@ def leaf_kind(v: Any) -> str:
     if hasattr(v, "value"):
         return "const"
     return "input"
+
+
+def input_name(v: Any) -> str | None:
+    """The name an input placeholder takes in a graph and its ONNX model.
+
+    A Lasagne ``InputLayer(name="x")`` names its default variable ``"x.input"``
+    (as Lasagne does) and marks it with ``export_name = "x"``: the model's input is ``x``.
+    """
+    return getattr(v, "export_name", None) or v.name
 
 
 def _postorder(outputs: Sequence[Any], replace: Mapping[int, Any] | None = None) -> list[Any]:
@@ -108,7 +117,7 @@ def build_graph(
                 )
             if id(v) in value_of:
                 raise ValueError(f"{what} input {i} ({v!r}) is listed twice")
-            nid = g.add_node(NodeData("input", [v.type], name=v.name, ref=v))
+            nid = g.add_node(NodeData("input", [v.type], name=input_name(v), ref=v))
             g.inputs.append(nid)
             value_of[id(v)] = (nid, 0)
     for item in _postorder([o for o, _ in outputs], subst):
@@ -131,7 +140,7 @@ def build_graph(
                     f"{what}: an output depends on the input {item!r}, which is not in the inputs list "
                     f"{list(inputs)!r}"
                 )
-            nid = g.add_node(NodeData("input", [item.type], name=item.name, ref=item))
+            nid = g.add_node(NodeData("input", [item.type], name=input_name(item), ref=item))
             g.inputs.append(nid)
         elif kind == "param":
             nid = g.add_node(NodeData("param", [item.type], name=item.name, ref=item))

@@ -23,8 +23,12 @@ class InputLayer(Layer):
         Sizes, None for those known only at run time (batch size, sequence length).
     input_var : Variable, optional
         The symbolic input; by default a new ``config.floatX`` tensor named
-        ``"<name>.input"`` (or ``"input"``) whose static sizes are ``shape``'s.
+        ``"<name>.input"`` (or ``"input"``) whose static sizes are ``shape``'s,
+        as in Lasagne.
     name : str, optional
+        Also the name of the exported ONNX model's input for the default
+        ``input_var`` (``graphc run model.onnx --input x=x.npy`` for
+        ``InputLayer(..., name="x")``); an explicit ``input_var`` keeps its own name.
 
     Raises
     ------
@@ -43,6 +47,8 @@ class InputLayer(Layer):
         if input_var is None:
             var_name = f"{name}.input" if name is not None else "input"
             input_var = tensor(config.floatX, shape=self.shape, name=var_name)
+            if name is not None:
+                input_var.export_name = str(name)  # what graphc.ir.build.input_name gives ONNX
         elif not isinstance(input_var, Variable):
             raise TypeError(f"InputLayer: input_var must be a symbolic variable, got {type(input_var).__name__}")
         elif input_var.ndim != len(self.shape):

@@ -171,7 +171,7 @@ def test_output_layers_export_deterministically_with_dynamic_batch():
     out = DenseLayer(hidden, 3, nonlinearity=T.nnet.softmax, name="probs")
     model = to_onnx(out)
     onnx.checker.check_model(model, full_check=True)
-    assert [i.name for i in model.graph.input] == ["features.input"]
+    assert [i.name for i in model.graph.input] == ["features"]
     assert [o.name for o in model.graph.output] == ["probs"]
     W1, b1, W2, b2 = graphc.layers.get_all_param_values(out)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -179,8 +179,25 @@ def test_output_layers_export_deterministically_with_dynamic_batch():
         xv = np.random.default_rng(n).normal(size=(n, 5)).astype(np.float32)
         z = np.maximum(xv @ W1 + b1, 0) @ W2 + b2
         e = np.exp(z - z.max(1, keepdims=True))
-        np.testing.assert_allclose(sess.run(None, {"features.input": xv})[0], e / e.sum(1, keepdims=True), rtol=1e-5)
+        np.testing.assert_allclose(sess.run(None, {"features": xv})[0], e / e.sum(1, keepdims=True), rtol=1e-5)
     both = to_onnx([hidden, out])
     assert [o.name for o in both.graph.output] == ["hidden", "probs"]
     with pytest.raises(TypeError, match="not a mix"):
         to_onnx([out, T.matrix("m")])
+
+
+def test_model_inputs_take_the_input_layers_names():
+    """Lasagne names the default variable ``x.input``; the model's input is ``x``, and an explicit variable keeps its name."""
+    from graphc.layers import ConcatLayer, DenseLayer, InputLayer
+
+    named = InputLayer((None, 3), name="x")
+    explicit = InputLayer((None, 2), input_var=T.matrix("aux"), name="side")
+    anonymous = InputLayer((None, 4))
+    assert named.input_var.name == "x.input" and anonymous.input_var.name == "input"
+    out = DenseLayer(ConcatLayer([named, explicit, anonymous]), 5, name="out")
+    model = to_onnx(out)
+    assert [i.name for i in model.graph.input] == ["x", "aux", "input"]
+    feeds = {"x": np.ones((2, 3), np.float32), "aux": np.ones((2, 2), np.float32), "input": np.ones((2, 4), np.float32)}
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    fn = graphc.function([named.input_var, explicit.input_var, anonymous.input_var], graphc.layers.get_output(out))
+    np.testing.assert_allclose(sess.run(None, feeds)[0], fn(*feeds.values()), rtol=1e-6)

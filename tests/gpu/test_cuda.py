@@ -126,7 +126,7 @@ def test_exported_inference_model_matches_cpu(device, device_type):
     if device_type == "cuda":
         assert on_dev.get_providers()[0] == "CUDAExecutionProvider"
     rng = np.random.default_rng(5)
-    feeds = {"x.input": rng.normal(size=(4, 11, 5)).astype(np.float32), "mask.input": _mask(4, 11, rng)}
+    feeds = {"x": rng.normal(size=(4, 11, 5)).astype(np.float32), "mask": _mask(4, 11, rng)}
     names = {i.name for i in on_cpu.get_inputs()}
     assert names == set(feeds), names
     for a, b in zip(on_dev.run(None, feeds), on_cpu.run(None, feeds)):
@@ -167,14 +167,14 @@ def test_exported_training_model_matches_cpu(device, net):
             t = T.ivector("t")
             cost = T.mean(T.nnet.categorical_crossentropy(get_output(out), t))
             inputs = [l_in.input_var, t]
-            batches = [{"x.input": rng.normal(size=(16, 48)).astype(np.float32),
+            batches = [{"x": rng.normal(size=(16, 48)).astype(np.float32),
                         "t": rng.integers(0, 10, size=16).astype(np.int32)} for _ in range(4)]
         else:
             l_in, l_mask, out = _bilstm(6)
             y = T.matrix("y")
             cost = T.mean((get_output(out) - y) ** 2)
             inputs = [l_in.input_var, l_mask.input_var, y]
-            batches = [{"x.input": rng.normal(size=(3, 8, 5)).astype(np.float32), "mask.input": _mask(3, 8, rng),
+            batches = [{"x": rng.normal(size=(3, 8, 5)).astype(np.float32), "mask": _mask(3, 8, rng),
                         "y": rng.normal(size=(24, 3)).astype(np.float32)} for _ in range(4)]
         model, state = training_model(inputs, cost, graphc.updates.adam(cost, get_all_params(out, trainable=True), 0.01))
         return model, state, batches

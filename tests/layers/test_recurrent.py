@@ -279,8 +279,8 @@ def test_exported_lstm_serves_any_batch_and_length_and_matches_reference():
         x = RNG.normal(size=(B, T_, F)).astype(np.float32)
         m = _masks(B, T_)["holes"]
         want, _ = lstm_np(layer, x, m)
-        np.testing.assert_allclose(sess.run(None, {"x.input": x, "m.input": m})[0], want, rtol=1e-4, atol=1e-5)
-        ref = reference_evaluator(model).run(None, {"x.input": x, "m.input": m})[0]
+        np.testing.assert_allclose(sess.run(None, {"x": x, "m": m})[0], want, rtol=1e-4, atol=1e-5)
+        ref = reference_evaluator(model).run(None, {"x": x, "m": m})[0]
         np.testing.assert_allclose(ref, want, rtol=1e-4, atol=1e-5)
 
 

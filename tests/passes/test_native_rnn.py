@@ -56,10 +56,10 @@ def test_lowered_cells_match_the_loop(cls, kw):
     assert _has_loop(loop) and want_op not in _ops(loop)
     for b, t in [(4, 7), (1, 2)]:
         x = RNG.normal(size=(b, t, 3)).astype(np.float32)
-        np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(_run(native, {"x": x}), _run(loop, {"x": x}), rtol=1e-5, atol=1e-6)
     x = RNG.normal(size=(2, 5, 3)).astype(np.float32)
-    ref = reference_evaluator(native).run(None, {"x.input": x})[0]
-    np.testing.assert_allclose(ref, _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+    ref = reference_evaluator(native).run(None, {"x": x})[0]
+    np.testing.assert_allclose(ref, _run(loop, {"x": x}), rtol=1e-5, atol=1e-6)
 
 
 def test_pass_on_the_ir_keeps_values_and_node_count_drops():
@@ -125,7 +125,7 @@ def test_bidirectional_pair_both_lower():
     assert ops.count("LSTM") == 2 and not {"Loop", "Scan"} & set(ops)
     loop = to_onnx({"y": both}, passes={"native_rnn": False}, target="cpu")
     x = RNG.normal(size=(2, 5, 3)).astype(np.float32)
-    np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_run(native, {"x": x}), _run(loop, {"x": x}), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("cls", [LSTMLayer, GRULayer])
@@ -149,10 +149,10 @@ def test_zero_initial_states_are_left_out_of_frozen_exports(cls):
     assert all(next(n for n in as_inputs.graph.node if n.op_type == op).input[5 : 5 + n_states])
     for b, t in [(3, 6), (1, 1)]:
         x = RNG.normal(size=(b, t, 3)).astype(np.float32)
-        np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(_run(native, {"x": x}), _run(loop, {"x": x}), rtol=1e-5, atol=1e-6)
     x = RNG.normal(size=(2, 4, 3)).astype(np.float32)
-    ref = reference_evaluator(native).run(None, {"x.input": x})[0]
-    np.testing.assert_allclose(ref, _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+    ref = reference_evaluator(native).run(None, {"x": x})[0]
+    np.testing.assert_allclose(ref, _run(loop, {"x": x}), rtol=1e-5, atol=1e-6)
 
 
 def test_zero_initial_follows_the_values_at_export_time():
@@ -165,7 +165,7 @@ def test_zero_initial_follows_the_values_at_export_time():
     loop = to_onnx({"y": layer}, passes={"native_rnn": False}, target="cpu")
     assert "Expand" in _ops(native)
     x = RNG.normal(size=(2, 3, 3)).astype(np.float32)
-    np.testing.assert_allclose(_run(native, {"x.input": x}), _run(loop, {"x.input": x}), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_run(native, {"x": x}), _run(loop, {"x": x}), rtol=1e-5, atol=1e-6)
 
 
 def test_peephole_cells_are_lowered_only_for_the_cpu():

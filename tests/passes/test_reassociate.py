@@ -109,7 +109,7 @@ def test_lstm_backward_body_is_small_and_gradients_are_unchanged(lstm_training_g
     assert len(ops) < len(_body_ops(next(n for n in _loops(plain) if "grad" in n.name)))
     import onnxruntime as ort
 
-    feeds = {"x.input": RNG.normal(size=(4, 7, 3)).astype(np.float32), "y": RNG.normal(size=(4, 6)).astype(np.float32)}
+    feeds = {"x": RNG.normal(size=(4, 7, 3)).astype(np.float32), "y": RNG.normal(size=(4, 6)).astype(np.float32)}
     a = ort.InferenceSession(optimized.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
     b = ort.InferenceSession(plain.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
     c = reference_evaluator(optimized).run(None, feeds)

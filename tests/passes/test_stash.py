@@ -44,7 +44,7 @@ def test_recomputed_products_come_from_the_forward_loop(cls, kw):
     if cls is not GRULayer:  # (the GRU step multiplies r * h_prev before its matmul: nothing to stash)
         assert report.changes.get("stash", 0) >= 1
         assert _prev_matmuls(without) and not _prev_matmuls(with_stash)
-    feeds = {"x.input": RNG.normal(size=(4, 6, 3)).astype(np.float32), "y": RNG.normal(size=(4, 5)).astype(np.float32)}
+    feeds = {"x": RNG.normal(size=(4, 6, 3)).astype(np.float32), "y": RNG.normal(size=(4, 5)).astype(np.float32)}
     runs = []
     for passes in ({}, {"stash": False}):
         model = to_onnx(dict((n, g) for g, n in outs), [l_in.input_var, y], passes=passes)

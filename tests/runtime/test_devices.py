@@ -193,7 +193,7 @@ def test_cli_device_option(tmp_path, capsys):
     path = save(to_onnx({"y": layer}), tmp_path / "m.onnx")
     assert main(["bench", str(path), "--runs", "2", "--warmup", "0", "--device", "cpu"]) == 0
     assert "latency ms" in capsys.readouterr().out
-    for cmd in (["run", str(path), "--input", f"x.input={tmp_path / 'x.npy'}"], ["bench", str(path)], ["check", str(path)]):
+    for cmd in (["run", str(path), "--input", f"x={tmp_path / 'x.npy'}"], ["bench", str(path)], ["check", str(path)]):
         np.save(tmp_path / "x.npy", np.ones((2, 3), np.float32))
         assert main([*cmd, "--device", "cuda"]) == 1
         err = capsys.readouterr().err
