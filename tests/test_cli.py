@@ -60,6 +60,12 @@ TARGETS = textwrap.dedent(
     def wrong():
         return 42
 
+    def classifier():
+        graphc.random.set_rng(np.random.RandomState(2))
+        l_in = InputLayer((None, 5), name="x")
+        hid = DenseLayer(l_in, 7, nonlinearity=graphc.nonlinearities.tanh)
+        return DenseLayer(hid, 3, nonlinearity=graphc.nonlinearities.softmax)
+
     LAYER = InputLayer((None, 2), name="z")
     """
 )
@@ -159,6 +165,46 @@ def test_export_training_steps_that_a_bare_session_can_loop(work, capsys):
     assert main(["export", str(work / "nets.py") + ":predict", "-o", str(work / "p.onnx")]) == 0
 
 
+def test_export_training_of_a_layer_graph_matches_graphc_function(work, capsys):
+    """--training --loss on Lasagne layers: cost mean(loss(output, target)), the rule's updates, a printed contract."""
+    import importlib.util
+
+    import graphc
+    from graphc.layers import get_all_param_values, get_all_params, get_output
+    from graphc.objectives import categorical_crossentropy
+
+    out_path = work / "clf.onnx"
+    args = ["export", str(work / "nets.py") + ":classifier", "-o", str(out_path), "--training",
+            "--loss", "categorical_crossentropy", "--algo", "momentum", "--learning-rate", "0.5"]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "data inputs: x (x_dim0, 5), target (target_dim0)" in printed and "outputs: cost" in printed
+    assert "W.velocity" in printed and "<- W.next" in printed
+    model = onnx.load(out_path)
+    assert [i.name for i in model.graph.input][:2] == ["x", "target"]
+    state = load_training_state(work / "clf.state.npz")
+    # the same step built by hand and run by graphc.function, from the same initial parameters
+    spec = importlib.util.spec_from_file_location("nets_again", work / "nets.py")
+    nets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nets)
+    net = nets.classifier()
+    for want, got in zip(get_all_param_values(net), [state[k] for k in ("W", "b", "W_1", "b_1")] if "W_1" in state else []):
+        np.testing.assert_array_equal(want, got)
+    t = graphc.tensor.ivector("t")
+    cost = categorical_crossentropy(get_output(net), t).mean()
+    step = graphc.function([net.input_layer.input_layer.input_var, t], cost,
+                           updates=graphc.updates.momentum(cost, get_all_params(net, trainable=True), 0.5))  # fmt: skip
+    sess = ort.InferenceSession(str(out_path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    contract = json.loads(next(p.value for p in model.metadata_props if p.key == "graphc.training"))
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(9, 5)).astype(np.float32), rng.integers(0, 3, size=9).astype(np.int32)
+    for _ in range(4):
+        outs = dict(zip(names, sess.run(None, {"x": x, "target": y, **state})))
+        state.update({n: outs[nxt] for n, nxt in contract["state"].items()})
+        np.testing.assert_allclose(outs["cost"], step(x, y), rtol=1e-5)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -170,7 +216,14 @@ def test_export_training_steps_that_a_bare_session_can_loop(work, capsys):
         (["export", "no_such_module_xyz:f", "-o", "x.onnx"], "cannot import module 'no_such_module_xyz'"),
         (["export", "nets.py:lstm", "-o", "x.txt"], "must name an .onnx file"),
         (["export", "nets.py:lstm", "-o", "missing_dir/x.onnx"], "folder missing_dir does not exist"),
-        (["export", "nets.py:lstm", "-o", "x.onnx", "--training"], "--training needs a training step"),
+        (["export", "nets.py:lstm", "-o", "x.onnx", "--training"], "--training on a layer graph needs --loss"),
+        (["export", "nets.py:lstm", "-o", "x.onnx", "--training", "--loss", "mse"], "--loss 'mse' is not one of"),
+        (["export", "nets.py:lstm", "-o", "x.onnx", "--training", "--loss", "squared_error", "--algo", "bfgs"],
+         "--algo 'bfgs' is not an update rule of lasagne.updates"),
+        (["export", "nets.py:lstm", "-o", "x.onnx", "--training", "--loss", "squared_error", "--algo", "sgd"],
+         "--algo sgd has no default learning rate"),
+        (["export", "nets.py:two_heads", "-o", "x.onnx", "--training", "--loss", "squared_error"],
+         "--training trains one output layer, got 2"),
         (["export", "nets.py:predict", "-o", "x.onnx", "--training"], "has no updates"),
         (["export", "nets.py:lstm", "-o", "x.onnx", "--disable", "nope"], "unknown pass 'nope'"),
         (["export", "nets.py:lstm", "-o", "x.onnx", "--input-shape", "y=1,2"], "unknown input(s) ['y']"),

@@ -12,7 +12,7 @@ from .errors import CLIError
 from .inputs import split_assignment
 from .target import ExportParts, export_parts, load_target
 
-__all__ = ["add_export_parser", "cmd_export", "parse_input_shapes", "with_input_shapes"]
+__all__ = ["add_export_parser", "cmd_export", "parse_input_shapes", "with_input_shapes", "training_contract_text"]
 
 
 def parse_input_shapes(items: list[str] | None) -> dict[str, tuple[int | None, ...]]:
@@ -109,6 +109,32 @@ def _stage(bar: Any, label: str) -> Any:
         bar.update(1)
 
 
+def training_contract_text(model: Any, state: dict[str, Any], state_path: Path) -> str:
+    """What a client of an exported training step needs: inputs, outputs, and the state fed back each step."""
+    import json
+
+    from ..export.training import METADATA_KEY
+
+    contract = json.loads(next(p.value for p in model.metadata_props if p.key == METADATA_KEY))
+    shapes = {vi.name: _shape_of(vi) for vi in model.graph.input}
+    lines = [
+        f"training contract (also in the model's metadata {METADATA_KEY!r}, see docs/training-contract.md):",
+        "  data inputs: " + ", ".join(f"{n} {shapes.get(n, '')}" for n in contract["data_inputs"]),
+        "  outputs: " + ", ".join(contract["outputs"]),
+        f"  state: {len(state)} arrays in {state_path}; feed each back as its input, updated from its output:",
+    ]
+    lines += [f"    {n} {shapes.get(n, '')} <- {nxt}" for n, nxt in contract["state"].items()]
+    if contract["read_only_state"]:
+        lines.append("  read-only state (fed unchanged): " + ", ".join(contract["read_only_state"]))
+    return "\n".join(lines)
+
+
+def _shape_of(vi: Any) -> str:
+    dims = [d.dim_param or str(d.dim_value) if (d.dim_param or d.HasField("dim_value")) else "?"
+            for d in vi.type.tensor_type.shape.dim]  # fmt: skip
+    return "(" + ", ".join(dims) + ")"
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """``graphc export``: build, optimize, lower, check, write; print a summary."""
     from ..export.atomic import check_writable
@@ -134,7 +160,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         with _stage(bar, "building"):
             obj = load_target(args.target)
-            parts = with_input_shapes(export_parts(obj, args.training, args.algo, args.learning_rate), parse_input_shapes(args.input_shape))
+            parts = export_parts(obj, args.training, args.algo, args.learning_rate, args.loss)
+            parts = with_input_shapes(parts, parse_input_shapes(args.input_shape))
         level, switches = args.level or None, _passes(args)
         limits = unroll_limits(None) if args.unroll == "always" else contextlib.nullcontext()
         with _stage(bar, "optimizing and lowering"), limits:
@@ -168,7 +195,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"exported {parts.kind} from {args.target} in {elapsed:.2f} s")
     print(describe_model(model, str(model_path)))
     if state_path is not None:
-        print(f"initial state: {state_path} ({len(state)} arrays); contract in the model's metadata 'graphc.training'")
+        print(training_contract_text(model, state, state_path))
     print(f"passes ({report.nodes_before} -> {report.nodes_after} IR nodes):")
     changed = {k: v for k, v in report.changes.items() if v}
     for name, count in report.changes.items():
@@ -197,8 +224,13 @@ def add_export_parser(sub: Any) -> None:
     p.add_argument("--opset", type=int, default=18, help="ONNX opset, 17..21 (default 18)")
     p.add_argument("--training", action="store_true",
                    help="write the training-step model and its initial state (<output>.state.npz)")  # fmt: skip
-    p.add_argument("--algo", default="adam", help="optimizer for a theanets network's training step (default adam)")
+    p.add_argument("--algo", default="adam",
+                   help="optimizer of the training step: a theanets algorithm for a network, a lasagne.updates rule "
+                        "for layers (default adam)")  # fmt: skip
     p.add_argument("--learning-rate", type=float, default=None, help="its learning rate (default: the algorithm's)")
+    p.add_argument("--loss", default=None,
+                   help="for layers: the Lasagne objective trained on, with a target input named 'target' "
+                        "(squared_error, binary_crossentropy, categorical_crossentropy (class indices), ...)")  # fmt: skip
     levels = p.add_mutually_exclusive_group()
     for lv in ("O0", "O1", "O2"):
         levels.add_argument(f"-{lv}", dest="level", action="store_const", const=lv, help=f"optimization level {lv}")

@@ -92,17 +92,22 @@ def _is_layer_list(obj: Any) -> bool:
     return isinstance(obj, (list, tuple)) and bool(obj) and all(isinstance(x, Layer) for x in obj)
 
 
-def export_parts(obj: Any, training: bool, algo: str = "adam", learning_rate: float | None = None) -> ExportParts:
+def export_parts(
+    obj: Any, training: bool, algo: str = "adam", learning_rate: float | None = None, loss: str | None = None
+) -> ExportParts:
     """Expressions and placeholders for what a target returned.
 
     Parameters
     ----------
     obj : Layer, list of Layer, Network or Function
     training : bool
-        Export the training step: needs a compiled function with updates, or a
-        theanets network (trained with ``algo``).
+        Export the training step: needs a compiled function with updates, a
+        theanets network (trained with ``algo``), or a Lasagne output layer
+        (with ``loss``; see :func:`graphc.cli.layer_training.layer_training_parts`).
     algo, learning_rate
-        For a theanets network's training step.
+        For a theanets network's or a layer graph's training step.
+    loss : str, optional
+        For a layer graph's training step: a Lasagne objective's name.
 
     Raises
     ------
@@ -142,12 +147,11 @@ def export_parts(obj: Any, training: bool, algo: str = "adam", learning_rate: fl
         exprs = trainer.step_outputs
         return ExportParts(exprs, list(obj.variables), trainer.step_updates, f"theanets {type(obj).__name__} ({algo})")
     if isinstance(obj, Layer) or _is_layer_list(obj):
-        if training:
-            raise CLIError(
-                "--training needs a training step: return a graphc.function compiled with updates (or a theanets "
-                "network), not layers"
-            )
         layers = list(obj) if isinstance(obj, (list, tuple)) else [obj]
+        if training:
+            from .layer_training import layer_training_parts
+
+            return layer_training_parts(layers, loss, algo, learning_rate)
         inputs = [lyr.input_var for lyr in get_all_layers(layers) if isinstance(lyr, InputLayer)]
         return ExportParts(_normalize_outputs(obj), inputs, [], "Lasagne layers")
     raise CLIError(
