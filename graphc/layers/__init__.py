@@ -25,6 +25,7 @@ from .helper import (
 )
 from .input import InputLayer
 from .inverse import InverseLayer
+from .local import LocallyConnected2DLayer
 from .merge import ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, autocrop, autocrop_array_shapes, concat
 from .noise import DropoutLayer, GaussianNoiseLayer, dropout, dropout_channels, dropout_locations, spatial_dropout
 from .normalization import (
