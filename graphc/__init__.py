@@ -19,6 +19,7 @@ from . import (  # noqa: E402
     regularizers,
     scan_module,
     tensor,
+    theano_extensions,
     updates,
     utils,
 )
