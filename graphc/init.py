@@ -2,7 +2,8 @@
 
 Each initializer is a callable taking a shape and returning a ``config.floatX``
 numpy array, drawing from :func:`graphc.random.get_rng`.  Shapes an
-initializer cannot handle raise ``ValueError`` naming the shape.
+initializer cannot handle raise :class:`UnsupportedShapeError` naming the shape
+(a ``ValueError``, and a ``RuntimeError`` as Lasagne raises).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .random import get_rng
 from .utils import floatX
 
 __all__ = [
+    "UnsupportedShapeError",
     "Initializer",
     "Normal",
     "Uniform",
@@ -30,6 +32,10 @@ __all__ = [
     "Sparse",
     "Orthogonal",
 ]
+
+
+class UnsupportedShapeError(ValueError, RuntimeError):
+    """A shape an initializer cannot sample (Lasagne raises ``RuntimeError``; both catch it)."""
 
 
 class Initializer:
@@ -155,12 +161,16 @@ class Glorot(Initializer):
     def sample(self, shape: tuple[int, ...]) -> np.ndarray:
         if self.c01b:
             if len(shape) != 4:
-                raise ValueError(f"{type(self).__name__}: with c01b=True only 4-d shapes are accepted, got {shape}")
+                raise UnsupportedShapeError(
+                    f"{type(self).__name__}: if c01b is True, only shapes of length 4 are accepted, got {shape}"
+                )
             n1, n2 = shape[0], shape[3]
             receptive = shape[1] * shape[2]
         else:
             if len(shape) < 2:
-                raise ValueError(f"{type(self).__name__} only works with shapes of length >= 2, got {shape}")
+                raise UnsupportedShapeError(
+                    f"{type(self).__name__}: this initializer only works with shapes of length >= 2, got {shape}"
+                )
             n1, n2 = shape[:2]
             receptive = int(np.prod(shape[2:]))
         std = self.gain * np.sqrt(2.0 / ((n1 + n2) * receptive))
@@ -196,14 +206,18 @@ class He(Initializer):
     def sample(self, shape: tuple[int, ...]) -> np.ndarray:
         if self.c01b:
             if len(shape) != 4:
-                raise ValueError(f"{type(self).__name__}: with c01b=True only 4-d shapes are accepted, got {shape}")
+                raise UnsupportedShapeError(
+                    f"{type(self).__name__}: if c01b is True, only shapes of length 4 are accepted, got {shape}"
+                )
             fan_in = int(np.prod(shape[:3]))
         elif len(shape) == 2:
             fan_in = shape[0]
         elif len(shape) > 2:
             fan_in = int(np.prod(shape[1:]))
         else:
-            raise ValueError(f"{type(self).__name__} only works with shapes of length >= 2, got {shape}")
+            raise UnsupportedShapeError(
+                f"{type(self).__name__}: this initializer only works with shapes of length >= 2, got {shape}"
+            )
         std = self.gain * np.sqrt(1.0 / fan_in)
         return self.initializer(std=std).sample(shape)
 
@@ -243,7 +257,7 @@ class Sparse(Initializer):
 
     def sample(self, shape: tuple[int, ...]) -> np.ndarray:
         if len(shape) != 2:
-            raise ValueError(f"Sparse only works with 2-d shapes, got {shape}")
+            raise UnsupportedShapeError(f"Sparse: this initializer only works with shapes of length 2, got {shape}")
         w = floatX(np.zeros(shape))
         n_inputs, n_outputs = shape
         size = int(self.sparsity * n_inputs)
@@ -264,7 +278,7 @@ class Orthogonal(Initializer):
 
     def sample(self, shape: tuple[int, ...]) -> np.ndarray:
         if len(shape) < 2:
-            raise ValueError(f"Orthogonal only works with shapes of length >= 2, got {shape}")
+            raise UnsupportedShapeError(f"Orthogonal: only shapes of length 2 or more are supported, got {shape}")
         flat_shape = (shape[0], int(np.prod(shape[1:])))
         a = get_rng().normal(0.0, 1.0, flat_shape)
         u, _, v = np.linalg.svd(a, full_matrices=False)

@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from . import tensor as T
-from .config import config
 from .layers.base import Layer, is_layer_like
 from .layers.helper import get_all_params
 from .tensor.basic import as_tensor_variable
@@ -55,8 +54,8 @@ def l1(x: Any) -> Variable:
 
     Returns
     -------
-    Variable
-        A scalar.
+    Variable or int
+        A scalar (the Python int 0 when there is nothing to penalize, as in Lasagne).
     """
     return T.sum(abs(as_tensor_variable(x)))
 
@@ -70,17 +69,13 @@ def l2(x: Any) -> Variable:
 
     Returns
     -------
-    Variable
-        A scalar.
+    Variable or int
+        A scalar (the Python int 0 when there is nothing to penalize, as in Lasagne).
     """
     return T.sum(T.sqr(as_tensor_variable(x)))
 
 
-def _zero() -> Variable:
-    return T.constant(0.0, dtype=config.floatX)
-
-
-def apply_penalty(tensor_or_tensors: Any, penalty: Callable[..., Any], **kwargs: Any) -> Variable:
+def apply_penalty(tensor_or_tensors: Any, penalty: Callable[..., Any], **kwargs: Any) -> Variable | int:
     """The total of ``penalty`` over a tensor or a list of tensors.
 
     Parameters
@@ -95,9 +90,8 @@ def apply_penalty(tensor_or_tensors: Any, penalty: Callable[..., Any], **kwargs:
 
     Returns
     -------
-    Variable
-        A scalar; a ``config.floatX`` zero for an empty list (Lasagne gave
-        the Python int 0).
+    Variable or int
+        A scalar; the Python int 0 for an empty list, as in Lasagne.
 
     Raises
     ------
@@ -112,12 +106,8 @@ def apply_penalty(tensor_or_tensors: Any, penalty: Callable[..., Any], **kwargs:
         tensors = list(tensor_or_tensors)
     except TypeError:
         return penalty(tensor_or_tensors, **kwargs)
-    if not tensors:
-        return _zero()
-    total = penalty(tensors[0], **kwargs)
-    for x in tensors[1:]:
-        total = total + penalty(x, **kwargs)
-    return total
+    # Python's sum, as Lasagne: 0 + p(x0) + p(x1)..., the int 0 for no tensors (graphs compare equal to upstream's)
+    return sum(penalty(x, **kwargs) for x in tensors)
 
 
 def _layers(layer: Any, fname: str) -> list[Layer]:
@@ -134,7 +124,7 @@ def _layers(layer: Any, fname: str) -> list[Layer]:
 
 def regularize_layer_params(
     layer: Any, penalty: Callable[..., Any], tags: Mapping[str, bool] = REGULARIZABLE, **kwargs: Any
-) -> Variable:
+) -> Variable | int:
     """The penalty of the parameters of a layer or a list of layers.
 
     Parameters
@@ -153,8 +143,8 @@ def regularize_layer_params(
 
     Returns
     -------
-    Variable
-        A scalar.
+    Variable or int
+        A scalar (the Python int 0 when there is nothing to penalize, as in Lasagne).
 
     Raises
     ------
@@ -169,7 +159,7 @@ def regularize_layer_params(
 
 def regularize_layer_params_weighted(
     layers: Mapping[Any, Any], penalty: Callable[..., Any], tags: Mapping[str, bool] = REGULARIZABLE, **kwargs: Any
-) -> Variable:
+) -> Variable | int:
     """The sum over layers of a coefficient times the penalty of the layer's parameters.
 
     Parameters
@@ -187,8 +177,8 @@ def regularize_layer_params_weighted(
 
     Returns
     -------
-    Variable
-        A scalar.
+    Variable or int
+        A scalar (the Python int 0 when there is nothing to penalize, as in Lasagne).
 
     Raises
     ------
@@ -200,16 +190,12 @@ def regularize_layer_params_weighted(
             f"regularize_layer_params_weighted: layers must be a dict {{layer: coefficient}}, got {type(layers).__name__}"
         )
     _layers(list(layers), "regularize_layer_params_weighted")
-    total: Variable | None = None
-    for lyr, coeff in layers.items():
-        term = coeff * apply_penalty(lyr.get_params(**dict(tags)), penalty, **kwargs)
-        total = term if total is None else total + term
-    return _zero() if total is None else total
+    return sum(coeff * apply_penalty(lyr.get_params(**dict(tags)), penalty, **kwargs) for lyr, coeff in layers.items())
 
 
 def regularize_network_params(
     layer: Any, penalty: Callable[..., Any], tags: Mapping[str, bool] = REGULARIZABLE, **kwargs: Any
-) -> Variable:
+) -> Variable | int:
     """The penalty of the parameters of every layer of a network.
 
     Parameters
@@ -227,7 +213,7 @@ def regularize_network_params(
 
     Returns
     -------
-    Variable
-        A scalar.
+    Variable or int
+        A scalar (the Python int 0 when there is nothing to penalize, as in Lasagne).
     """
     return apply_penalty(get_all_params(layer, **dict(tags)), penalty, **kwargs)

@@ -129,25 +129,51 @@ def as_tuple(x: Any, N: int, t: type | tuple[type, ...] | None = None) -> tuple[
     return X
 
 
-def compute_norms(array: np.ndarray, norm_axes: Sequence[int] | None = None) -> np.ndarray:
-    """L2 norms of a numpy weight array over ``norm_axes`` (default: all but the output axis).
+def compute_norms(array: Any, norm_axes: Sequence[int] | None = None) -> Any:
+    """L2 norms of a weight array over ``norm_axes`` (default: all but the output axis).
+
+    Parameters
+    ----------
+    array : numpy.ndarray or Variable
+        The result has the same kind: an array for an array, an expression for an expression.
+    norm_axes : sequence of int, optional
+        The axes summed over. By default none for 1-d (the absolute values), the
+        input axis 0 for 2-d (dense weights), and all but axis 0 for 3-d to 5-d
+        (convolution filters).
+
+    Returns
+    -------
+    numpy.ndarray or Variable
 
     Raises
     ------
+    RuntimeError
+        For an input that is neither a numpy array nor a symbolic variable
+        (``Unsupported type``, as Lasagne).
     ValueError
         For arrays of other than 1..5 dims without explicit ``norm_axes``.
     """
+    if not isinstance(array, (np.ndarray, Variable)):
+        raise RuntimeError(
+            f"compute_norms: Unsupported type {type(array).__name__}. Only theano variables and numpy arrays are "
+            "supported"
+        )
     ndim = array.ndim
-    if norm_axes is None:
-        if ndim == 1:
-            norm_axes = (0,)
-        elif ndim == 2:
-            norm_axes = (0,)
-        elif ndim in (3, 4, 5):
-            norm_axes = tuple(range(1, ndim))
-        else:
-            raise ValueError(f"Unsupported tensor dimensionality {ndim}. Must specify `norm_axes`")
-    return np.sqrt(np.sum(array**2, axis=tuple(norm_axes)))
+    if norm_axes is not None:
+        sum_over = tuple(norm_axes)
+    elif ndim == 1:
+        sum_over = ()
+    elif ndim == 2:
+        sum_over = (0,)
+    elif ndim in (3, 4, 5):
+        sum_over = tuple(range(1, ndim))
+    else:
+        raise ValueError(f"compute_norms: Unsupported tensor dimensionality {ndim}. Must specify `norm_axes`")
+    if isinstance(array, Variable):
+        from . import tensor as T
+
+        return T.sqrt(T.sum(array**2, axis=sum_over)) if sum_over else abs(array)
+    return np.sqrt(np.sum(array**2, axis=sum_over)) if sum_over else np.abs(array)
 
 
 def create_param(spec: Any, shape: Sequence[int], name: str | None = None) -> Variable:
@@ -158,60 +184,68 @@ def create_param(spec: Any, shape: Sequence[int], name: str | None = None) -> Va
     spec : SharedVariable, Variable, numpy.ndarray, number, or callable
         A symbolic variable is used unchanged (so ``W=l1.W`` shares weights;
         its number of dims must match); an array or a number must have
-        exactly ``shape``; a callable is called with ``shape`` and must return
-        an array of that shape.
+        exactly ``shape`` and becomes a shared variable (float64 as
+        ``config.floatX``, as :func:`graphc.shared` does; other dtypes kept); a
+        callable is called with ``shape`` and may return any of these (an
+        array, a shared variable, or an expression such as ``2 * W``).
     shape : tuple of int
         All sizes must be positive.
     name : str, optional
         Name of a newly created shared variable (and of an unnamed given one).
+
+    Returns
+    -------
+    Variable
+        A new shared variable (axes of size 1 broadcastable, as in Lasagne),
+        or the given variable itself.
 
     Raises
     ------
     ValueError
         For a non-positive size or a value of the wrong shape or rank.
     TypeError
-        For a spec of another kind.
+        For a spec (or a callable's result) of another kind.
     """
     shape = tuple(shape)
-    label = f"parameter {name!r}" if name else "parameter"
     if any(not isinstance(d, (int, np.integer)) or d <= 0 for d in shape):
         raise ValueError(
             f"Cannot create param with a non-positive shape dimension. Tried to create param with "
             f"shape={shape!r}, name={name!r}"
         )
+    prefix = f"cannot initialize parameter {name!r}: " if name else "cannot initialize parameter: "
+    from_callable = callable(spec) and not isinstance(spec, Variable)
+    if from_callable:
+        source = spec
+        spec = spec(shape)
+
+    def the(kind: str) -> str:
+        return prefix + (f"the {kind} returned by the callable {source!r}" if from_callable else f"the provided {kind}")
+
     if isinstance(spec, (numbers.Number, np.generic)) and not isinstance(spec, bool):
         spec = np.asarray(spec)
     if isinstance(spec, np.ndarray):
         if spec.shape != shape:
-            raise ValueError(f"{label}: the given array has shape {spec.shape}, should be {shape}")
-        return shared(spec, name=name)
+            raise ValueError(f"{the('numpy array')} has shape {spec.shape}, should be {shape}")
+        if spec.dtype.kind not in "biuf":
+            raise TypeError(f"{the('numpy array')} has dtype {spec.dtype}; expected a numeric array")
+        # as graphc.shared: float64 becomes config.floatX (Theano kept it, under its float64 default; float64
+        # weights in a float32 graph would upcast it, and stop recurrences); sizes of 1 broadcast, as in Lasagne
+        return shared(spec, name=name, broadcastable=tuple(d == 1 for d in shape))
     if isinstance(spec, Variable):
         if spec.ndim != len(shape):
-            raise ValueError(f"{label}: the given variable {spec!r} has {spec.ndim} dimensions, should be {len(shape)}")
+            raise ValueError(f"{the('Theano variable')} {spec!r} has {spec.ndim} dimensions, should be {len(shape)}")
         static = spec.type.shape
         if all(isinstance(d, int) for d in static) and tuple(static) != shape:
-            raise ValueError(f"{label}: the given variable {spec!r} has shape {tuple(static)}, should be {shape}")
+            raise ValueError(f"{the('Theano variable')} {spec!r} has shape {tuple(static)}, should be {shape}")
         if not spec.name:
             spec.name = name
         return spec
-    if callable(spec):
-        arr = _call_initializer(spec, shape, label)
-        return shared(arr, name=name)
+    if from_callable:
+        raise TypeError(f"{the('value')} ({spec!r:.80}) is not a numpy array or a Theano expression")
     raise TypeError(
-        f"{label}: cannot initialize from {type(spec).__name__}; expected a numpy array, a number, "
-        "a shared variable or expression, or a callable such as a graphc.init initializer"
+        f"{the('value')} of type {type(spec).__name__} must be a numpy array, a Theano expression, or a callable "
+        "(such as a graphc.init initializer)"
     )
-
-
-def _call_initializer(spec: Callable[[tuple[int, ...]], Any], shape: tuple[int, ...], label: str) -> np.ndarray:
-    value = spec(shape)
-    try:
-        arr = floatX(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{label}: the initializer {spec!r} did not return an array-like value") from exc
-    if arr.shape != shape:
-        raise ValueError(f"{label}: the initializer {spec!r} returned shape {arr.shape}, should be {shape}")
-    return arr
 
 
 def unroll_scan(

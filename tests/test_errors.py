@@ -561,9 +561,9 @@ row(R, "dense-W-shape", "DenseLayer", "W of shape (4, 5) for 5 inputs, 4 units",
 row(R, "dense-b-shape", "DenseLayer", "b of 5 entries for 4 units", lambda: DenseLayer(_inp, 4, b=np.ones(5, np.float32), name="d"),
     ValueError, r"parameter 'd.b'", r"has shape \(5,\), should be \(4,\)")
 row(R, "dense-W-kind", "DenseLayer", "W='glorot' (a string)", lambda: DenseLayer(_inp, 4, W="glorot", name="d"),
-    TypeError, r"parameter 'd.W': cannot initialize from str", r"expected a numpy array, a number")
+    TypeError, r"cannot initialize parameter 'd.W': the provided value of type str", r"must be a numpy array, a Theano expression, or a callable")
 row(R, "dense-W-initializer", "DenseLayer", "an initializer returning (3, 3) for (5, 4)", lambda: DenseLayer(_inp, 4, W=lambda shape: np.ones((3, 3)), name="d"),
-    ValueError, r"parameter 'd.W'", r"returned shape \(3, 3\), should be \(5, 4\)")
+    ValueError, r"parameter 'd.W': the numpy array returned by the callable", r"has shape \(3, 3\), should be \(5, 4\)")
 row(R, "dense-leading-axes", "DenseLayer", "num_leading_axes=3 on a 2-d input", lambda: DenseLayer(_inp, 4, num_leading_axes=3, name="d"),
     ValueError, r"DenseLayer 'd'", r"num_leading_axes=3 for a 2-dimensional input")
 row(R, "dense-incoming", "DenseLayer", "incoming None", lambda: DenseLayer(None, 4, name="d"),
@@ -832,13 +832,13 @@ row(R, "accuracy-top-k", "objectives.categorical_accuracy", "top_k=0", lambda: o
 row(R, "penalty", "regularization.regularize_layer_params", "penalty 'l3' (a string)", lambda: regularization.regularize_layer_params(_dense, "l3"),
     TypeError, r"penalty must be callable", r"got 'l3'")
 row(R, "glorot-1d", "init.GlorotUniform.sample", "a 1-d shape (5,)", lambda: init.GlorotUniform().sample((5,)),
-    ValueError, r"GlorotUniform only works with shapes of length >= 2", r"got \(5,\)")
+    init.UnsupportedShapeError, r"GlorotUniform: this initializer only works with shapes of length >= 2", r"got \(5,\)")
 row(R, "glorot-c01b", "init.GlorotUniform.sample", "a 2-d shape with c01b=True", lambda: init.GlorotUniform(c01b=True).sample((5, 3)),
-    ValueError, r"GlorotUniform: with c01b=True only 4-d shapes", r"got \(5, 3\)")
+    init.UnsupportedShapeError, r"GlorotUniform: if c01b is True, only shapes of length 4", r"got \(5, 3\)")
 row(R, "glorot-gain", "init.GlorotUniform", "gain='abc'", lambda: init.GlorotUniform(gain="abc"),
     ValueError, r"gain must be a number or 'relu'", r"got 'abc'")
 row(R, "orthogonal-1d", "init.Orthogonal.sample", "a 1-d shape (5,)", lambda: init.Orthogonal().sample((5,)),
-    ValueError, r"Orthogonal only works with shapes of length >= 2", r"got \(5,\)")
+    init.UnsupportedShapeError, r"Orthogonal: only shapes of length 2 or more are supported", r"got \(5,\)")
 row(R, "normal-std", "init.Normal", "std=-1", lambda: init.Normal(std=-1),
     ValueError, r"Normal: std", r"finite non-negative number, got -1")
 row(R, "normal-std-nan", "init.Normal", "std=nan", lambda: init.Normal(std=NAN),

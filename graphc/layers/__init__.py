@@ -74,3 +74,4 @@ from .theanets_feedforward import Classifier, Concatenate, Feedforward, Flatten,
 from .theanets_recurrent import RNN, RRNN, Recurrent
 from .theanets_recurrent_gated import GRU, LSTM, MUT1
 from .theanets_recurrent_more import MRNN, SCRN, Bidirectional, Clockwork
+from .transformer import TPSTransformerLayer, TransformerLayer

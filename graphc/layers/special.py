@@ -4,9 +4,9 @@
 :func:`standardize`, :class:`ExpressionLayer`, :class:`ParametricRectifierLayer`
 (:func:`prelu`) and :class:`RandomizedRectifierLayer` (:func:`rrelu`).
 
-Not here: ``InverseLayer`` needs symbolic gradients, and the spatial
-transformer layers (``TransformerLayer``, ``TPSTransformerLayer``) are out of
-scope for now.
+``InverseLayer`` lives in :mod:`.inverse` and the spatial transformer layers
+(``TransformerLayer``, ``TPSTransformerLayer``) in :mod:`.transformer`; Lasagne
+defines them here, so they are re-exported.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ..random import get_rng
 from ..tensor.variable import Variable
 from .base import Layer, check_shape, format_layer
 from .inverse import InverseLayer  # Lasagne defines it in layers.special
+from .transformer import TPSTransformerLayer, TransformerLayer  # Lasagne defines them in layers.special
 
 __all__ = [
     "InverseLayer",
@@ -32,6 +33,8 @@ __all__ = [
     "ScaleLayer",
     "standardize",
     "ExpressionLayer",
+    "TransformerLayer",
+    "TPSTransformerLayer",
     "ParametricRectifierLayer",
     "prelu",
     "RandomizedRectifierLayer",

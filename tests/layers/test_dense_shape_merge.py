@@ -49,7 +49,7 @@ def test_dense_errors():
         DenseLayer(InputLayer((None, 3)), 4, num_leading_axes=2, name="d")
     with pytest.raises(ValueError, match=r"DenseLayer needs a fixed input shape for all but the first 1"):
         DenseLayer(InputLayer((None, None)), 4)
-    with pytest.raises(ValueError, match=r"DenseLayer 'd': parameter 'd.W': the given array has shape \(3, 5\), should be \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"DenseLayer 'd': cannot initialize parameter 'd.W': the provided numpy array has shape \(3, 5\), should be \(3, 4\)"):
         DenseLayer(InputLayer((None, 3)), 4, W=np.zeros((3, 5)), name="d")
     with pytest.raises(ValueError, match="num_units must be a positive int"):
         DenseLayer(InputLayer((None, 3)), 0)

@@ -56,7 +56,7 @@ def test_embedding_errors():
         EmbeddingLayer((None, 3), input_size=0, output_size=4, name="emb")
     with pytest.raises(ValueError, match="EmbeddingLayer 'emb': output_size must be a positive int, got 2.5"):
         EmbeddingLayer((None, 3), input_size=3, output_size=2.5, name="emb")
-    with pytest.raises(ValueError, match=r"EmbeddingLayer 'emb': parameter 'emb.W': the given array has shape \(4, 3\), should be \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"EmbeddingLayer 'emb': cannot initialize parameter 'emb.W': the provided numpy array has shape \(4, 3\), should be \(3, 4\)"):
         EmbeddingLayer((None, 3), 3, 4, W=np.zeros((4, 3), np.float32), name="emb")
     float_ids = EmbeddingLayer(InputLayer((None, 3)), 3, 4, name="emb")  # the default input_var is floatX
     with pytest.raises(TypeError, match="EmbeddingLayer 'emb' needs integer ids"):

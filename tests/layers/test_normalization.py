@@ -116,7 +116,7 @@ def test_batch_norm_errors():
         BatchNormLayer(InputLayer((None, None, 5)), name="bn")
     with pytest.raises(ValueError, match=r"BatchNormLayer 'bn': axes \(0, 4\) names axis 4, but the input has 3 dimensions"):
         BatchNormLayer(InputLayer((None, 3, 5)), axes=(0, 4), name="bn")
-    with pytest.raises(ValueError, match=r"BatchNormLayer 'bn': parameter 'bn.gamma': the given array has shape \(5,\), should be \(3,\)"):
+    with pytest.raises(ValueError, match=r"BatchNormLayer 'bn': cannot initialize parameter 'bn.gamma': the provided numpy array has shape \(5,\), should be \(3,\)"):
         BatchNormLayer(InputLayer((None, 3, 5)), gamma=np.ones(5, np.float32), name="bn")
     with pytest.raises(ValueError, match=r"BatchNormLayer 'bn': alpha must be \[0.0, 1.0\]"):
         BatchNormLayer(InputLayer((None, 3)), alpha=1.5, name="bn")

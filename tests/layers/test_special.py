@@ -120,7 +120,7 @@ def test_shared_axes_errors(cls):
         cls(l_in, shared_axes="none", name="p")
     with pytest.raises(ValueError, match=rf"{cls.__name__} 'p' needs specified input sizes for all axes"):
         cls(l_in, shared_axes=(1,), name="p")  # axis 0 (None) not shared
-    with pytest.raises(ValueError, match=rf"{cls.__name__} 'p': parameter 'p\.\w+': the given array has shape \(5,\), should be \(3,\)"):
+    with pytest.raises(ValueError, match=rf"{cls.__name__} 'p': cannot initialize parameter 'p\.\w+': the provided numpy array has shape \(5,\), should be \(3,\)"):
         cls(l_in, np.ones(5, np.float32), name="p")
 
 
