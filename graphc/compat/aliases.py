@@ -158,9 +158,14 @@ class _AliasLoader(importlib.abc.Loader):
         self.upstream = upstream
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        self.real_spec = getattr(self.module, "__spec__", None)
         return self.module
 
     def exec_module(self, module: types.ModuleType) -> None:
+        # the import system has just set __spec__ to the alias's; graphc's own relative imports compare it
+        # with __package__ (ImportWarning "__package__ != __spec__.parent" on every call otherwise)
+        if getattr(self, "real_spec", None) is not None:
+            module.__spec__ = self.real_spec
         # an override child (theano.tensor.nnet.conv) needs its parent to look like a package
         if _has_override_children(self.upstream) and not hasattr(module, "__path__"):
             module.__path__ = []  # type: ignore[attr-defined]

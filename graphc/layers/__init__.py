@@ -27,7 +27,16 @@ from .input import InputLayer
 from .inverse import InverseLayer
 from .local import LocallyConnected2DLayer
 from .merge import ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, autocrop, autocrop_array_shapes, concat
-from .noise import DropoutLayer, GaussianNoiseLayer, dropout, dropout_channels, dropout_locations, spatial_dropout
+from .noise import (
+    AlphaDropoutLayer,
+    DropoutLayer,
+    GaussianNoiseLayer,
+    alpha_dropout,
+    dropout,
+    dropout_channels,
+    dropout_locations,
+    spatial_dropout,
+)
 from .normalization import (
     BatchNormLayer,
     LocalResponseNormalization2DLayer,

@@ -28,8 +28,8 @@ def format_layer(layer: Any) -> str:
     return f"{type(layer).__name__} {name!r}" if name else type(layer).__name__
 
 
-def check_shape(shape: Any, what: str) -> Shape:
-    """A shape tuple of positive ints and Nones, or ``ValueError`` naming ``what``."""
+def check_shape(shape: Any, what: str, kind: str = "shape") -> Shape:
+    """A shape tuple of positive ints and Nones, or ``ValueError`` naming ``what`` (and ``kind``: ``'output shape'``)."""
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
     try:
@@ -41,8 +41,8 @@ def check_shape(shape: Any, what: str) -> Shape:
             continue
         if isinstance(d, Variable):
             raise ValueError(
-                f"{what}: shape {shape!r} holds a symbolic size; shapes must be tuples of integers for "
-                "fixed-size dimensions and Nones for variable dimensions"
+                f"{what}: a symbolic {kind} {shape!r} (it holds a symbolic size); shapes must be tuples of "
+                "integers for fixed-size dimensions and Nones for variable dimensions"
             )
         if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d <= 0:
             raise ValueError(f"{what}: cannot create a layer with a non-positive or non-integer dimension in shape {shape!r}")
@@ -73,7 +73,15 @@ def _incoming(incoming: Any, what: str) -> tuple[Any, Shape]:
     if isinstance(incoming, (tuple, list)):
         return None, check_shape(incoming, what)
     if is_layer_like(incoming) and hasattr(incoming, "output_shape"):
-        return incoming, incoming.output_shape  # duck typing, as Lasagne: whatever output_shape says
+        shape = incoming.output_shape  # duck typing, as Lasagne: whatever output_shape says
+        if isinstance(shape, (tuple, list)):
+            bad = [d for d in shape if isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d <= 0]
+            if bad:
+                raise ValueError(
+                    f"{what}: cannot create a layer with a non-positive input_shape dimension: the incoming "
+                    f"{format_layer(incoming)} gives output shape {tuple(shape)!r}"
+                )
+        return incoming, shape
     raise TypeError(
         f"{what}: incoming must be a Layer or a shape tuple, got {type(incoming).__name__} "
         "(a stand-in for a layer needs an output_shape)"
@@ -114,7 +122,7 @@ class Layer:
         shape = self.get_output_shape_for(self.input_shape)
         if _from_stand_in(shape, [self.input_shape]):
             return shape
-        return check_shape(shape, f"{format_layer(self)}.get_output_shape_for()")
+        return check_shape(shape, f"{format_layer(self)}.get_output_shape_for()", "output shape")
 
     def get_params(self, unwrap_shared: bool = True, **tags: bool) -> list[Any]:
         """The layer's parameters, filtered by tags.
@@ -203,7 +211,7 @@ class MergeLayer(Layer):
         shape = self.get_output_shape_for(self.input_shapes)
         if _from_stand_in(shape, self.input_shapes):
             return shape
-        return check_shape(shape, f"{format_layer(self)}.get_output_shape_for()")
+        return check_shape(shape, f"{format_layer(self)}.get_output_shape_for()", "output shape")
 
     def get_output_shape_for(self, input_shapes: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not implement get_output_shape_for")

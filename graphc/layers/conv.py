@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import init, nonlinearities
 from .. import tensor as T
-from ..tensor.conv import conv1d, conv2d, conv3d, conv_nd, conv_transpose_nd
+from ..tensor.conv import conv1d, conv2d, conv3d, conv_nd
 from ..tensor.variable import Variable
 from .base import Layer, format_layer
 
@@ -164,6 +164,8 @@ class BaseConvLayer(Layer):
         or untied biases over unknown output sizes.
     """
 
+    _crops = False  # True where ``pad`` is a crop of the output (the transposed convolutions)
+
     def __init__(
         self,
         incoming: Any,
@@ -243,12 +245,12 @@ class BaseConvLayer(Layer):
             k = empty[0]
             how = {
                 "stride": self.stride,
-                "crop" if isinstance(self, _TransposedConvLayer) else "pad": self.pad,
+                "crop" if self._crops else "pad": self.pad,
                 "dilation": getattr(self, "dilation", None),
             }
             extra = ", ".join(f"{key}={v!r}" for key, v in how.items() if v is not None)
             what = (
-                f"cropping {self.pad} leaves no output" if isinstance(self, _TransposedConvLayer)
+                f"cropping {self.pad} leaves no output" if self._crops
                 else f"filter_size {self.filter_size} is larger than the padded input"
             )
             raise ValueError(
@@ -361,107 +363,6 @@ class Conv3DLayer(_ConvNDLayer):
                          flip_filters, convolution, **kwargs)
 
 
-class _TransposedConvLayer(BaseConvLayer):
-    """The input gradient of a convolution whose weights are ``W``."""
-
-    _n = 2
-
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any, crop: Any, untie_biases: bool,
-                 W: Any, b: Any, nonlinearity: Any, flip_filters: bool, output_size: Any, **kwargs: Any) -> None:
-        self.name = kwargs.get("name")
-        if isinstance(output_size, Variable):
-            raise ValueError(
-                f"{format_layer(self)}: a symbolic output_size is not supported (ONNX needs the output padding when "
-                "the model is built); give a tuple of ints"
-            )
-        if output_size is not None:
-            output_size = layer_tuple(self, output_size, self._n, "output_size")
-        self.output_size = output_size
-        if kwargs.get("num_groups", 1) != 1:
-            raise UnsupportedArgumentError(f"{format_layer(self)} does not support num_groups")
-        super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b, nonlinearity,
-                         flip_filters, n=self._n, **kwargs)
-        self.crop = self.pad
-        del self.pad
-
-    def get_W_shape(self) -> tuple[int, ...]:  # noqa: N802  (Lasagne's name)
-        """The shape of ``W``: ``(channels, num_filters, *filter_size)``."""
-        return (self.input_shape[1], self.num_filters) + self.filter_size
-
-    def get_output_shape_for(self, input_shape: Any) -> Any:
-        if self.output_size is not None:
-            return (input_shape[0], self.num_filters) + tuple(self.output_size)
-        crop = getattr(self, "crop", getattr(self, "pad", None))
-        crop = crop if isinstance(crop, tuple) else (crop,) * self.n
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_input_length(i, f, s, c) for i, f, s, c in zip(input_shape[2:], self.filter_size, self.stride, crop)
-        )
-
-    def convolve(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
-        border_mode = "half" if self.crop == "same" else self.crop
-        try:
-            return conv_transpose_nd(
-                self._checked_input(input), self.W, self.n, self.output_size, border_mode, self.stride,
-                filter_flip=not self.flip_filters, fname=format_layer(self),
-            )
-        except ValueError as exc:
-            if format_layer(self) in str(exc):
-                raise
-            raise ValueError(f"{format_layer(self)}: {exc}") from None
-
-
-class TransposedConv2DLayer(_TransposedConvLayer):
-    """Transposed 2-d convolution (the input gradient of a :class:`Conv2DLayer`).
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        ``(batch, channels, rows, cols)``.
-    num_filters : int
-    filter_size, stride : int or tuple of 2 ints
-        Those of the forward convolution.
-    crop : int, tuple, 'valid', 'full' or 'same'
-        The forward convolution's padding, cropped from the output.
-    untie_biases, b, nonlinearity :
-        As for :class:`BaseConvLayer`.
-    W : initializer, array or shared variable
-        Shape ``(channels, num_filters, rows, cols)``.
-    flip_filters : bool
-        False (the default) cross-correlates the stride-dilated input with
-        ``W``, True convolves (the reverse of a normal convolution layer).
-    output_size : tuple of 2 ints, optional
-        Sizes up to ``stride - 1`` larger than the smallest output (extra rows
-        and columns at the end).
-    """
-
-    _n = 2
-
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any = (1, 1), crop: Any = 0,
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Any = nonlinearities.rectify, flip_filters: bool = False, output_size: Any = None,
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b, nonlinearity,
-                         flip_filters, output_size, **kwargs)
-
-
-class TransposedConv3DLayer(_TransposedConvLayer):
-    """Transposed 3-d convolution; the arguments are those of :class:`TransposedConv2DLayer`
-    with three spatial axes (``W`` of shape ``(channels, num_filters, depth, rows, cols)``)."""
-
-    _n = 3
-
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any = (1, 1, 1), crop: Any = 0,
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Any = nonlinearities.rectify, flip_filters: bool = False, output_size: Any = None,
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b, nonlinearity,
-                         flip_filters, output_size, **kwargs)
-
-
-Deconv2DLayer = TransposedConv2DLayer
-Deconv3DLayer = TransposedConv3DLayer
-
-
 class DilatedConv2DLayer(BaseConvLayer):
     """2-d cross-correlation with a dilated kernel (dilation - 1 gaps between taps).
 
@@ -519,3 +420,12 @@ class DilatedConv2DLayer(BaseConvLayer):
     def convolve(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
         return conv_nd(self._checked_input(input), self.W.dimshuffle(1, 0, 2, 3), 2, filter_flip=False,
                        filter_dilation=self.dilation, fname=format_layer(self))
+
+
+# The transposed convolutions live in their own module; Lasagne imports them from here.
+from .conv_transposed import (  # noqa: E402  (conv_transposed builds on BaseConvLayer above)
+    Deconv2DLayer,
+    Deconv3DLayer,
+    TransposedConv2DLayer,
+    TransposedConv3DLayer,
+)

@@ -87,10 +87,7 @@ class DenseLayer(Layer):
         self.b = None if b is None else self.add_param(b, (self.num_units,), name="b", regularizable=False)
 
     def get_output_shape_for(self, input_shape: Any) -> Any:
-        lead = self.num_leading_axes % len(input_shape) if self.num_leading_axes < 0 else self.num_leading_axes
-        trailing = tuple(input_shape[lead:])
-        if all(isinstance(s, (int, np.integer)) for s in trailing):
-            self._check_features(int(np.prod(trailing)), f"input shape {format_shape(tuple(input_shape))}")
+        # shape arithmetic only, as Lasagne: the features are checked when the output is built
         return tuple(input_shape[: self.num_leading_axes]) + (self.num_units,)
 
     def _check_features(self, features: int, given: str) -> None:

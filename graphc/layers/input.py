@@ -29,6 +29,10 @@ class InputLayer(Layer):
         Also the name of the exported ONNX model's input for the default
         ``input_var`` (``graphc run model.onnx --input x=x.npy`` for
         ``InputLayer(..., name="x")``); an explicit ``input_var`` keeps its own name.
+    allow_broadcast : bool
+        With an explicit ``input_var``: the layer's ``input_var`` becomes
+        ``T.patternbroadcast(input_var, [s == 1 for s in shape])`` (an expression
+        of the given variable, which stays the one to compile with).
 
     Raises
     ------
@@ -36,7 +40,14 @@ class InputLayer(Layer):
         For a non-positive size, or an ``input_var`` of another rank.
     """
 
-    def __init__(self, shape: Any, input_var: Variable | None = None, name: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        shape: Any,
+        input_var: Variable | None = None,
+        name: str | None = None,
+        allow_broadcast: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if kwargs:
             raise TypeError(f"InputLayer got unexpected arguments: {', '.join(sorted(kwargs))}")
         self.shape = check_shape(shape, f"InputLayer {name!r}" if name else "InputLayer")
@@ -63,6 +74,10 @@ class InputLayer(Layer):
                     f"{format_layer(self)}: input_var {input_var!r} has size {input_var.type.shape[clash[0]]} on axis "
                     f"{clash[0]}, where the layer's shape {format_shape(self.shape)} says {self.shape[clash[0]]}"
                 )
+        if allow_broadcast and input_var is not None and input_var.broadcastable != tuple(s == 1 for s in self.shape):
+            from ..tensor.extra_shape import patternbroadcast
+
+            input_var = patternbroadcast(input_var, [s == 1 for s in self.shape])
         self.input_var = input_var
 
     @property

@@ -115,6 +115,13 @@ def _same_except(shapes: list[tuple[Any, ...]], skip: int | None, what: str) -> 
     return tuple(out)
 
 
+def _check_early(layer: MergeLayer) -> None:
+    """Mismatched input shapes fail when the layer is built; stand-in incomings (whose output_shape is not a
+    shape, a ``Mock``'s say) are taken on trust, as Lasagne does, until shapes are asked for."""
+    if all(isinstance(s, (tuple, list)) for s in layer.input_shapes):
+        layer.get_output_shape_for(layer.input_shapes)
+
+
 class ConcatLayer(MergeLayer):
     """Concatenate inputs along ``axis``.
 
@@ -123,14 +130,16 @@ class ConcatLayer(MergeLayer):
     incomings : list of Layer or tuple
     axis : int
     cropping : list or None
-        See :func:`autocrop`.
+        See :func:`autocrop`; the entry for ``axis`` is ignored (never cropped).
     """
 
     def __init__(self, incomings: Sequence[Any], axis: int = 1, cropping: Any = None, **kwargs: Any) -> None:
         super().__init__(incomings, **kwargs)
         self.axis = axis
         self.cropping = _check_cropping(cropping, format_layer(self))
-        self.get_output_shape_for(self.input_shapes)
+        if self.cropping is not None and -len(self.cropping) <= axis < len(self.cropping):
+            self.cropping[axis] = None  # as Lasagne: the concatenation axis is never cropped
+        _check_early(self)
 
     def get_output_shape_for(self, input_shapes: Any) -> Any:
         shapes = autocrop_array_shapes(input_shapes, self.cropping)
@@ -167,7 +176,7 @@ class ElemwiseMergeLayer(MergeLayer):
             raise TypeError(f"{format_layer(self)}: merge_function must be callable, got {merge_function!r}")
         self.merge_function = merge_function
         self.cropping = _check_cropping(cropping, format_layer(self))
-        self.get_output_shape_for(self.input_shapes)
+        _check_early(self)
 
     def get_output_shape_for(self, input_shapes: Any) -> Any:
         return _same_except(autocrop_array_shapes(input_shapes, self.cropping), None, format_layer(self))

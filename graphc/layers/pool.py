@@ -8,7 +8,7 @@ pyramid pooling.  Output shapes follow Lasagne's formulas, None sizes included.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -363,12 +363,16 @@ class GlobalPoolLayer(Layer):
         At least 3 dims.
     pool_function : callable
         ``pool_function(x, axis=2)``; :func:`graphc.tensor.mean` by default.
+
+    Raises
+    ------
+    ValueError
+        From ``get_output_shape_for``/``get_output_for`` (not the constructor,
+        as in Lasagne), for an input of fewer than 3 dims.
     """
 
     def __init__(self, incoming: Any, pool_function: Callable[..., Any] = T.mean, **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
-        if len(self.input_shape) < 3:
-            raise ValueError(f"{format_layer(self)} needs an input of at least 3 dims, got {self.input_shape}")
         if not callable(pool_function):
             raise TypeError(
                 f"{format_layer(self)}: pool_function must be callable as pool_function(x, axis=2) "
@@ -376,81 +380,20 @@ class GlobalPoolLayer(Layer):
             )
         self.pool_function = pool_function
 
+    def _check_ndim(self, ndim: int, what: Any) -> None:
+        # checked where the rank is used, not in __init__: Lasagne takes any stand-in as incoming
+        if ndim < 3:
+            raise ValueError(f"{format_layer(self)} needs an input of at least 3 dims, got {what}")
+
     def get_output_shape_for(self, input_shape: Any) -> Any:
+        self._check_ndim(len(input_shape), tuple(input_shape))
         return tuple(input_shape[:2])
 
     def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
-        return self.pool_function(T.flatten(T.as_tensor_variable(input), 3), axis=2)
-
-
-class SpatialPyramidPoolingLayer(Layer):
-    """Spatial pyramid pooling (He et al., 2015): each level ``p`` pools the
-    image into a ``p x p`` grid; the ``sum(p * p)`` results are concatenated.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        ``(batch, channels, rows, cols)`` with fixed rows and cols.
-    pool_dims : sequence of int
-    mode : {'max', 'average_inc_pad', 'average_exc_pad'}
-    implementation : {'fast', 'kaiming'}
-        ``'fast'`` pools with windows of ``ceil(size / p)`` and strides of
-        ``size // p``, which gives a ``p x p`` grid only for some sizes;
-        ``'kaiming'`` pools the bins ``[floor(i * size / p), ceil((i + 1) * size / p))``,
-        which works for any size.
-
-    Raises
-    ------
-    ValueError
-        For unknown spatial sizes, or sizes ``'fast'`` cannot pool into the grid.
-    """
-
-    def __init__(self, incoming: Any, pool_dims: Sequence[int] = (4, 2, 1), mode: str = "max",
-                 implementation: str = "fast", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        _check_rank(self, 2, "SPP")
-        if mode not in ("max", "average_inc_pad", "average_exc_pad"):
-            raise ValueError(
-                f"{format_layer(self)}: Mode must be either 'max', 'average_inc_pad' or 'average_exc_pad'. Got {mode!r}"
-            )
-        if implementation not in ("fast", "kaiming"):
-            raise ValueError(f"{format_layer(self)}: implementation must be 'fast' or 'kaiming', got {implementation!r}")
-        self.mode = mode
-        self.implementation = implementation
-        self.pool_dims = list(pool_dims)
-        if not self.pool_dims or not all(isinstance(p, (int, np.integer)) and p >= 1 for p in self.pool_dims):
-            raise ValueError(f"{format_layer(self)}: pool_dims must be positive ints, got {pool_dims!r}")
-        sizes = self.input_shape[2:]
-        if any(s is None for s in sizes):
-            raise ValueError(
-                f"{format_layer(self)} needs fixed spatial input sizes (graphc builds its pooling windows from "
-                f"them), got input shape {self.input_shape}"
-            )
-        if implementation == "fast":
-            for p in self.pool_dims:
-                got = [(s - -(-s // p)) // (s // p) + 1 if s >= p else 0 for s in sizes]
-                if got != [p, p]:
-                    raise ValueError(
-                        f"{format_layer(self)}: implementation='fast' cannot pool an input of size {tuple(sizes)} into "
-                        f"a {p}x{p} grid; use implementation='kaiming'"
-                    )
-
-    def get_output_shape_for(self, input_shape: Any) -> Any:
-        return (input_shape[0], input_shape[1], int(sum(p * p for p in self.pool_dims)))
-
-    def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
         x = T.as_tensor_variable(input)
-        h, w = self.input_shape[2:]
-        parts = []
-        for p in self.pool_dims:
-            if self.implementation == "fast":
-                win = (-(-h // p), -(-w // p))
-                pooled = pool_nd(x, 2, win, True, (h // p, w // p), 0, self.mode, format_layer(self))
-                parts.append(T.flatten(pooled, 3))
-                continue
-            reduce = T.max if self.mode == "max" else T.mean
-            for row in range(p):
-                for col in range(p):
-                    region = x[:, :, row * h // p : -(-(row + 1) * h // p), col * w // p : -(-(col + 1) * w // p)]
-                    parts.append(reduce(region, axis=(2, 3)).dimshuffle(0, 1, "x"))
-        return T.concatenate(parts, axis=2)
+        self._check_ndim(x.ndim, x)
+        return self.pool_function(T.flatten(x, 3), axis=2)
+
+
+# SpatialPyramidPoolingLayer lives in its own module; Lasagne has it here
+from .pool_spp import SpatialPyramidPoolingLayer  # noqa: E402

@@ -88,6 +88,21 @@ class CustomRecurrentLayer(RecurrentBase):
             )
         x_in = [lyr for lyr in _all_layers(input_to_hidden) if isinstance(lyr, InputLayer)][0].output_shape
         input_shape = self.input_shapes[0]
+        # the leading size: all steps at once (precompute_input) or one step's batch, as Lasagne checks
+        n_batch, n_steps = input_shape[0], input_shape[1]
+        if precompute_input:
+            lead = None if n_batch is None or n_steps is None else n_batch * n_steps
+            if in_out[0] is not None and lead is not None and in_out[0] != lead:
+                raise ValueError(
+                    f"{format_layer(self)}: with precompute_input, input_to_hidden runs on all {n_steps} steps of "
+                    f"a batch of {n_batch} at once, so the first dimension of its output shape {in_out} must be "
+                    f"None or {lead}"
+                )
+        elif in_out[0] is not None and hid_out[0] is not None and in_out[0] != hid_out[0]:
+            raise ValueError(
+                f"{format_layer(self)}: the first dimension of input_to_hidden's output shape {in_out} must be None "
+                f"or match hidden_to_hidden's {hid_out}"
+            )
         if tuple(x_in[1:]) != tuple(input_shape[2:]):
             raise ValueError(
                 f"{format_layer(self)}: input_to_hidden expects inputs of shape {x_in}, but the layer's input "

@@ -14,8 +14,13 @@ from .base import Layer, format_layer
 __all__ = ["FlattenLayer", "flatten", "ReshapeLayer", "reshape", "DimshuffleLayer", "dimshuffle", "PadLayer", "pad", "SliceLayer"]
 
 
+def _static(d: Any) -> bool:
+    """Whether a shape entry is a known size (Lasagne passes symbolic sizes in shapes too)."""
+    return isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+
+
 def _prod_or_none(dims: Any) -> Any:
-    return None if any(d is None for d in dims) else int(np.prod(dims))
+    return int(np.prod(dims)) if all(_static(d) for d in dims) else None
 
 
 class FlattenLayer(Layer):
@@ -26,22 +31,35 @@ class FlattenLayer(Layer):
     incoming : Layer or tuple
     outdim : int
         Number of output axes (>= 1).
+
+    Raises
+    ------
+    ValueError
+        For ``outdim < 1`` at construction; for ``outdim`` above the input's
+        rank where the rank is used (``get_output_shape_for``,
+        ``get_output_for``), as Lasagne takes any stand-in as ``incoming``.
     """
 
     def __init__(self, incoming: Any, outdim: int = 2, **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
         if not isinstance(outdim, (int, np.integer)) or outdim < 1:
             raise ValueError(f"{format_layer(self)}: outdim must be >= 1, got {outdim!r}")
-        if outdim > len(self.input_shape):
-            raise ValueError(f"{format_layer(self)}: outdim={outdim} exceeds the {len(self.input_shape)} input dims")
         self.outdim = int(outdim)
 
+    def _check_ndim(self, ndim: int) -> None:
+        # checked where the rank is used, not in __init__: Lasagne takes any stand-in as incoming
+        if self.outdim > ndim:
+            raise ValueError(f"{format_layer(self)}: outdim={self.outdim} exceeds the {ndim} input dims")
+
     def get_output_shape_for(self, input_shape: Any) -> Any:
+        self._check_ndim(len(input_shape))
         keep = tuple(input_shape[: self.outdim - 1])
         return keep + (_prod_or_none(input_shape[self.outdim - 1 :]),)
 
     def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
-        return T.flatten(input, self.outdim)
+        x = T.as_tensor_variable(input)
+        self._check_ndim(x.ndim)
+        return T.flatten(x, self.outdim)
 
 
 flatten = FlattenLayer
@@ -94,34 +112,45 @@ class ReshapeLayer(Layer):
 
     def get_output_shape_for(self, input_shape: Any) -> Any:
         out: list[Any] = []
+        masked_in = [d if _static(d) else None for d in input_shape]
+        masked_out: list[Any] = []
         for s in self.shape:
             if isinstance(s, list):
-                out.append(input_shape[s[0]])
+                d = input_shape[s[0]] if _static(input_shape[s[0]]) else None
+                out.append(d)
+                # an unknown size copied by its first [i] reference cancels on both sides (Lasagne's
+                # rule), so it hides neither a mismatch nor the -1; a second copy stays unknown
+                if d is None and masked_in[s[0]] is None:
+                    masked_in[s[0]] = 1
+                    d = 1
+                masked_out.append(d)
             elif isinstance(s, Variable):
-                out.append(s.sym_value if isinstance(s.sym_value, int) else None)
+                d = s.sym_value if isinstance(s.sym_value, int) else None
+                out.append(d)
+                masked_out.append(d)
             else:
                 out.append(int(s))
-        # sizes copied by [i] references cancel on both sides (Lasagne's rule), so an unknown
-        # batch size does not hide a mismatch in the other axes
-        refs = {s[0] for s in self.shape if isinstance(s, list)}
-        in_rest = [d for i, d in enumerate(input_shape) if i not in refs]
-        out_rest = [d for s, d in zip(self.shape, out) if not isinstance(s, list)]
-        in_size = _prod_or_none(in_rest)
-        known = [d for d in out_rest if d is not None and d != -1]
-        if -1 in out_rest:
-            i = out.index(-1)
-            rest = int(np.prod(known)) if known else 1
-            if in_size is not None and None not in out_rest:
-                if rest == 0 or in_size % rest:
-                    raise ValueError(
-                        f"{format_layer(self)}: cannot reshape an input of shape {tuple(input_shape)} to {self.shape}"
-                    )
-                out[i] = in_size // rest
-            else:
+                masked_out.append(int(s))
+        in_size = _prod_or_none(masked_in)
+        known = [d for d in masked_out if d != -1]
+        out_size = _prod_or_none(known)
+        if -1 in masked_out:
+            i = masked_out.index(-1)
+            if in_size is None or out_size is None:
                 out[i] = None
-        elif in_size is not None and None not in out_rest and in_size != int(np.prod(out_rest)):
-            raise ValueError(f"{format_layer(self)}: cannot reshape an input of shape {tuple(input_shape)} to {self.shape}")
+                return tuple(out)
+            if out_size == 0 or in_size % out_size:
+                raise self._mismatch(input_shape)
+            out[i] = in_size // out_size
+        elif in_size is not None and out_size is not None and in_size != out_size:
+            raise self._mismatch(input_shape)
         return tuple(out)
+
+    def _mismatch(self, input_shape: Any) -> ValueError:
+        return ValueError(
+            f"{format_layer(self)}: cannot reshape an input of shape {tuple(input_shape)} to {self.shape}: "
+            "the total size mismatches"
+        )
 
     def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
         x = T.as_tensor_variable(input)
@@ -134,6 +163,9 @@ reshape = ReshapeLayer
 
 class DimshuffleLayer(Layer):
     """Reorder axes; ``'x'`` inserts a broadcastable axis, left-out axes (of size 1) are dropped.
+
+    A left-out axis of unknown size (None) is allowed, as in Lasagne; the
+    output then checks at run time that its size is 1.
 
     Parameters
     ----------
@@ -161,7 +193,7 @@ class DimshuffleLayer(Layer):
         for p in self.pattern:
             out.append(1 if p == "x" else input_shape[p])
         for i, d in enumerate(input_shape):
-            if i not in self.pattern and d != 1:
+            if i not in self.pattern and _static(d) and d != 1:  # an unknown size is checked at run time
                 raise ValueError(
                     f"{format_layer(self)}: pattern {self.pattern} drops input dim {i}, whose size is {d}, not 1"
                 )
@@ -189,39 +221,53 @@ class PadLayer(Layer):
     incoming : Layer or tuple
     width : int or sequence
         One width for all padded axes, or one entry per padded axis (an int,
-        or a ``(before, after)`` pair).
+        or a ``(before, after)`` pair).  Kept as given in ``self.width``.
     val : float
     batch_ndim : int
         Leading axes left alone.
+
+    Raises
+    ------
+    ValueError
+        For a negative or malformed width at construction; for a number of
+        widths that does not fit the input's rank where the rank is used
+        (``get_output_shape_for``, ``get_output_for``), as Lasagne takes any
+        stand-in as ``incoming``.
     """
 
     def __init__(self, incoming: Any, width: Any, val: float = 0, batch_ndim: int = 2, **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
-        n = len(self.input_shape) - batch_ndim
-        if n < 0:
-            raise ValueError(f"{format_layer(self)}: batch_ndim={batch_ndim} exceeds the input's {len(self.input_shape)} dims")
-        entries = [width] * n if isinstance(width, (int, np.integer)) else list(width)
-        if len(entries) != n:
-            raise ValueError(f"{format_layer(self)}: {len(entries)} widths given for {n} padded axes")
-        pairs = []
+        entries = [width] if _static(width) else list(width)
         for e in entries:
-            lo, hi = (e, e) if isinstance(e, (int, np.integer)) else tuple(e)
-            if lo < 0 or hi < 0:
+            pair = (e, e) if _static(e) else tuple(e)
+            if len(pair) != 2 or not all(_static(v) for v in pair):
+                raise ValueError(f"{format_layer(self)}: widths must be ints or (before, after) pairs, got {width!r}")
+            if min(pair) < 0:
                 raise ValueError(f"{format_layer(self)}: widths must be non-negative, got {width!r}")
-            pairs.append((int(lo), int(hi)))
-        self.width = pairs
+        self.width = width
         self.val = val
         self.batch_ndim = batch_ndim
 
+    def _pairs(self, ndim: int) -> list[tuple[int, int]]:
+        """``(before, after)`` for each padded axis of a rank-``ndim`` input."""
+        n = ndim - self.batch_ndim
+        if n < 0:
+            raise ValueError(f"{format_layer(self)}: batch_ndim={self.batch_ndim} exceeds the input's {ndim} dims")
+        entries = [self.width] * n if _static(self.width) else list(self.width)
+        if len(entries) != n:
+            raise ValueError(f"{format_layer(self)}: {len(entries)} widths given for {n} padded axes")
+        return [(int(e), int(e)) if _static(e) else (int(e[0]), int(e[1])) for e in entries]
+
     def get_output_shape_for(self, input_shape: Any) -> Any:
         out = list(input_shape)
-        for k, (lo, hi) in enumerate(self.width):
+        for k, (lo, hi) in enumerate(self._pairs(len(input_shape))):
             i = self.batch_ndim + k
-            out[i] = None if out[i] is None else out[i] + lo + hi
+            out[i] = out[i] + lo + hi if _static(out[i]) else None
         return tuple(out)
 
     def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
-        return T.pad(input, [(0, 0)] * self.batch_ndim + self.width, value=self.val)
+        x = T.as_tensor_variable(input)
+        return T.pad(x, [(0, 0)] * self.batch_ndim + self._pairs(x.ndim), value=self.val)
 
 
 pad = PadLayer

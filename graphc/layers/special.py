@@ -151,9 +151,10 @@ class NonlinearityLayer(Layer):
     def __init__(self, incoming: Any, nonlinearity: Any = nonlinearities.rectify, **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
         self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        _check_callable(self, self.nonlinearity, "nonlinearity")
+        # not checked here: Lasagne moves whatever a layer held (batch_norm's macro, a sentinel in tests)
 
     def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
+        _check_callable(self, self.nonlinearity, "nonlinearity")
         return self.nonlinearity(input)
 
 
@@ -192,9 +193,9 @@ class BiasLayer(Layer):
             self.b = self.add_param(b, _param_shape(self, self.shared_axes, "biases"), name="b", regularizable=False)
 
     def get_output_for(self, input: Any, **kwargs: Any) -> Variable:  # noqa: A002
-        x = T.as_tensor_variable(input)
         if self.b is None:
-            return x
+            return input  # as it came, as in Lasagne
+        x = T.as_tensor_variable(input)
         return x + self.b.dimshuffle(*broadcast_pattern(x.ndim, self.shared_axes))
 
 
@@ -403,10 +404,10 @@ class RandomizedRectifierLayer(Layer):
         self.shared_axes = resolve_axes(self, shared_axes, ndim, auto=_auto_axes(ndim), allow_all=True)
 
     def get_output_for(self, input: Any, deterministic: bool = False, **kwargs: Any) -> Variable:  # noqa: A002
-        x = T.as_tensor_variable(input)
         fixed = not isinstance(self.lower, Variable) and not isinstance(self.upper, Variable) and self.lower == self.upper
         if deterministic or fixed:
-            return T.nnet.relu(x, (self.upper + self.lower) / 2.0)
+            return T.nnet.relu(input, (self.upper + self.lower) / 2.0)  # numpy in, numpy out, as Lasagne
+        x = T.as_tensor_variable(input)
         dtype = x.dtype if np.dtype(x.dtype).kind == "f" else config.floatX
         slopes = self._srng.uniform(static_or_symbolic_shape(x, self.shared_axes), low=self.lower, high=self.upper, dtype=dtype)
         return T.nnet.relu(x, slopes)

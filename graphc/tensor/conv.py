@@ -275,10 +275,13 @@ def conv_transpose_nd(
         forward convolution whose input gradient this computes.
     n : int
         Spatial axes.
-    output_size : sequence, optional
-        Spatial output sizes (ints, or None for the smallest size).  Sizes up
+    output_size : sequence or integer vector, optional
+        Spatial output sizes: ints, symbolic integer scalars, or None for the
+        smallest size; or a symbolic integer vector of ``n`` sizes.  Sizes up
         to ``stride - 1`` larger than the smallest are reached with extra
-        rows at the end (``output_padding``).
+        rows at the end (``output_padding``).  A symbolic size is not checked
+        at run time: one past the reachable range gives the largest output,
+        one below it the first rows of the smallest.
     border_mode, filter_dilation, num_groups :
         As for :func:`conv2d` (the forward convolution's).
     strides : int or tuple
@@ -303,22 +306,22 @@ def conv_transpose_nd(
     begins, ends = border_pads(border_mode, kernel, dil, fname)
     if filter_flip:
         w = _flip(w, n)
-    sizes = [None] * n if output_size is None else list(output_size)
-    if len(sizes) != n:
-        raise ValueError(f"{fname}: output size {tuple(sizes)} must have {n} entries")
-    out_pad, crop = [], []
+    sizes = _output_sizes(output_size, n, fname)
+    out_pad: list[int] = []
+    crop: list[Any] = []
     for i, want in enumerate(sizes):
         size, k = x.type.shape[2 + i], kernel[i]
         if want is None:
             out_pad.append(0)
             crop.append(None)
             continue
-        if isinstance(want, Variable) or not isinstance(want, (int, np.integer)):
-            raise ValueError(f"{fname}: output sizes must be ints or None, got {tuple(sizes)}")
-        if isinstance(size, Dim) or isinstance(k, Dim):
-            # the smallest size is known only at run time: compute the largest, keep the first `want`
+        if isinstance(want, Variable) or isinstance(size, Dim) or isinstance(k, Dim):
+            # The smallest size is known only at run time, or the wanted size is: compute the largest
+            # output (output_padding = stride - 1) and keep its first `want` rows. Padding the smallest
+            # output with zeros instead would be wrong: the rows past it still receive x[-1] * w[t]
+            # whenever the forward convolution padded its end (crop > 0), and output_padding keeps them.
             out_pad.append(s[i] - 1)
-            crop.append(int(want))
+            crop.append(want if isinstance(want, Variable) else int(want))
             continue
         natural = (size - 1) * s[i] + (k - 1) * dil[i] + 1 - begins[i] - ends[i]
         extra = int(want) - natural
@@ -339,11 +342,36 @@ def conv_transpose_nd(
     return y
 
 
-def _spatial_output_shape(output_shape: Any, n: int, fname: str) -> list[Any] | None:
+def _output_sizes(output_size: Any, n: int, fname: str) -> list[Any]:
+    """The ``n`` spatial output sizes: ints, None (the smallest), or symbolic integer scalars."""
+    if output_size is None:
+        return [None] * n
+    if isinstance(output_size, Variable):
+        if output_size.ndim != 1 or np.dtype(output_size.dtype).kind not in "iu":
+            raise ValueError(f"{fname}: a symbolic output size must be an integer vector, got {output_size!r}")
+        length = output_size.type.shape[0]
+        if isinstance(length, int) and length != n:
+            raise ValueError(f"{fname}: output size {output_size!r} must have {n} entries, it has {length}")
+        return [output_size[i] for i in range(n)]
+    sizes = list(output_size)
+    if len(sizes) != n:
+        raise ValueError(f"{fname}: output size {tuple(sizes)} must have {n} entries")
+    for want in sizes:
+        if isinstance(want, Variable):
+            if want.ndim != 0 or np.dtype(want.dtype).kind not in "iu":
+                raise ValueError(f"{fname}: symbolic output sizes must be integer scalars, got {want!r}")
+        elif want is not None and (not isinstance(want, (int, np.integer)) or isinstance(want, bool)):
+            raise ValueError(f"{fname}: output sizes must be ints, symbolic integer scalars or None, got {tuple(sizes)}")
+    return sizes
+
+
+def _spatial_output_shape(output_shape: Any, n: int, fname: str) -> Any:
     if output_shape is None:
         return None
     if isinstance(output_shape, Variable):
-        raise ValueError(f"{fname}: output_shape must be a tuple of ints, not a symbolic {output_shape!r}")
+        # Theano's symbolic output_shape, (batch, filters, *spatial): its last n entries (just the
+        # spatial sizes pass through unchanged)
+        return output_shape[-n:] if output_shape.ndim == 1 else output_shape
     shape = list(output_shape)
     if len(shape) == n + 2:
         shape = shape[2:]
@@ -371,9 +399,9 @@ def conv2d_transpose(
         ``(batch, channels, rows, cols)``.
     filters : tensor
         ``(channels, filters / num_groups, rows, cols)``.
-    output_shape : tuple
-        ``(batch, filters, rows, cols)`` (or just the spatial sizes); the
-        spatial entries pick among the sizes the strides allow.
+    output_shape : tuple or integer vector
+        ``(batch, filters, rows, cols)`` (or just the spatial sizes), ints or
+        symbolic; the spatial entries pick among the sizes the strides allow.
     filter_shape, border_mode, filter_flip, filter_dilation, num_groups :
         Those of the forward :func:`conv2d` this is the input gradient of.
     input_dilation : tuple of int

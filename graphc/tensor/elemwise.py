@@ -216,7 +216,16 @@ inv = reciprocal
 
 
 def relu(x: Any, alpha: float = 0.0) -> Variable:
-    """Rectifier ``max(x, 0)``; with ``alpha``, the leaky form ``x if x > 0 else alpha * x``."""
+    """Rectifier ``max(x, 0)``; with ``alpha``, the leaky form ``x if x > 0 else alpha * x``.
+
+    A numpy array (or number) with a numeric ``alpha`` gives a numpy array, as Theano's
+    arithmetic definition does (Lasagne's tests and numpy reference code rely on it).
+    """
+    if isinstance(x, (np.ndarray, np.generic, int, float)) and not isinstance(x, bool) and not isinstance(alpha, Variable):
+        a = np.asarray(x)  # Theano's own formulas, so the numbers (and dtypes) are upstream's
+        if alpha == 0:
+            return 0.5 * (a + np.abs(a))
+        return 0.5 * (1 + alpha) * a + 0.5 * (1 - alpha) * np.abs(a)
     if isinstance(alpha, (int, float)) and alpha == 0:
         return _unary("relu", x)
     v = as_tensor_variable(x)

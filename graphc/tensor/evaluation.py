@@ -54,8 +54,25 @@ def eval_variable(var: Variable, inputs_to_values: Mapping[Variable, Any] | None
     cache: dict[tuple[Variable, ...], Any] = var.__dict__.setdefault("_fn_cache", {})
     fn = cache.get(inputs)
     if fn is None:
+        from ..ir.build import leaf_kind
+
+        # as Theano: any variable may be given a value (a computed one, a shared one, the expression itself);
+        # the graph is cut there, each such key standing in for a new placeholder of its type
+        # (of any sizes: Theano's types fix only the rank)
+        from .basic import tensor
+
+        cut = {
+            k: tensor(k.dtype, shape=(None,) * k.ndim, name=k.name)
+            for k in inputs
+            if k.owner is not None or leaf_kind(k) != "input"
+        }
+        target = var
+        if cut:
+            from .clone import clone
+
+            target = cut[var] if var in cut else clone([var], cut)[0]
         try:
-            fn = function(list(inputs), var, on_unused_input="ignore")
+            fn = function([cut.get(k, k) for k in inputs], target, on_unused_input="ignore")
         except MissingInputError as e:
             raise MissingInputError(
                 f"{var!r}.eval(): {e}; give it a value in inputs_to_values, e.g. expr.eval({{x: value}})"

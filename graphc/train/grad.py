@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import config
 from ..ir.types import format_shape
 from ..tensor.basic import as_tensor_variable
 from ..tensor.variable import Variable
@@ -108,7 +109,8 @@ def grad(
     Raises
     ------
     TypeError
-        For a non-scalar or non-float cost, or a non-float ``wrt``.
+        For a non-scalar cost.  (Integer costs and integer ``wrt`` entries get zero
+        gradients, as in Theano: ``wrt`` integers as ``config.floatX`` zeros.)
     DisconnectedInputError
         For a disconnected ``wrt`` with ``disconnected_inputs='raise'``.
     NotImplementedError
@@ -121,21 +123,17 @@ def grad(
         raise ValueError(f"disconnected_inputs must be 'raise', 'warn' or 'ignore', got {disconnected_inputs!r}")
     single = not isinstance(wrt, (list, tuple))
     targets = [_symbolic(w, "wrt" if single else f"wrt[{i}]") for i, w in enumerate([wrt] if single else wrt)]
-    for w in targets:
-        if not _is_float(w):
-            raise TypeError(f"grad: cannot differentiate with respect to {w!r}, which is not a float tensor")
     grads: dict[int, list[Variable]] = {}
     roots: list[Variable] = []
     if cost is not None:
         c = as_tensor_variable(cost)
         if c.ndim != 0:
             raise TypeError(f"grad: the cost must be a scalar, got {c!r}; sum or average it first")
-        if not _is_float(c):
-            raise TypeError(f"grad: the cost must be a float scalar, got {c!r}")
-        from ..tensor.shape import ones_like
+        if _is_float(c):  # an integer cost has zero gradients everywhere, as in Theano
+            from ..tensor.shape import ones_like
 
-        grads[id(c)] = [ones_like(c)]
-        roots.append(c)
+            grads[id(c)] = [ones_like(c)]
+            roots.append(c)
     for var, g in (known_grads or {}).items():
         v = _symbolic(var, "a known_grads key")
         gv = as_tensor_variable(g)
@@ -146,7 +144,7 @@ def grad(
             gv = cast(gv, v.dtype)
         grads.setdefault(id(v), []).append(gv)
         roots.append(v)
-    if not roots:
+    if not roots and cost is None:
         raise TypeError("grad: give a cost or known_grads")
     if consider_constant is not None and not isinstance(consider_constant, (list, tuple, set)):
         raise TypeError(f"grad: consider_constant must be a list of variables, got {type(consider_constant).__name__}")
@@ -188,6 +186,12 @@ def grad(
 
     results = []
     for w in targets:
+        if not _is_float(w) or (cost is not None and not _is_float(as_tensor_variable(cost))):
+            # as Theano: integers change in steps, so their gradient (and that of an integer cost) is zero
+            from ..tensor.shape import zeros_like
+
+            results.append(zeros_like(w, dtype=w.dtype if _is_float(w) else config.floatX))
+            continue
         g = total(w)
         if g is None:
             msg = f"grad: the cost does not depend on {w!r} (it is not part of the computational graph of the cost)"

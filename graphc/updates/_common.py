@@ -60,7 +60,18 @@ def _like(expr: Any, like: Variable) -> Variable:
     return T.cast(v, like.dtype)
 
 
-def _check_params(rule: str, params: Any) -> list[SharedVariable]:
+def _check_params(rule: str, params: Any, trainable: bool = True) -> list[SharedVariable]:
+    """``params`` as a list of distinct shared variables; with ``trainable``, of float dtype (an update rule
+    cannot move an integer by a fraction of a gradient: Theano would refuse the update's type when compiling)."""
+    out = _shared_list(rule, params)
+    if trainable:
+        for p in out:
+            if np.dtype(p.dtype).kind != "f":
+                raise TypeError(f"{rule}: cannot train {p!r}, which is not a float tensor")
+    return out
+
+
+def _shared_list(rule: str, params: Any) -> list[SharedVariable]:
     if isinstance(params, (Variable, Mapping)) or isinstance(params, (str, bytes)):
         raise TypeError(f"{rule}: params must be a list of shared variables, got {type(params).__name__}")
     try:
@@ -121,7 +132,7 @@ def get_or_compute_grads(loss_or_grads: Any, params: Any) -> list[Any]:
         available.
     """
     rule = "get_or_compute_grads"
-    params = _check_params(rule, params)
+    params = _check_params(rule, params, trainable=False)  # integers get zero gradients, as in Theano
     if isinstance(loss_or_grads, (list, tuple)):
         if len(loss_or_grads) != len(params):
             raise ValueError(f"{rule}: got {len(loss_or_grads)} gradient expressions for {len(params)} parameters")

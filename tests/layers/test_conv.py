@@ -21,6 +21,7 @@ import graphc
 import graphc.tensor as T
 from graphc import layers as L
 from graphc.export import to_onnx
+from tests.tensor.oracles import run_exported
 
 RNG = np.random.default_rng(11)
 TOL = dict(rtol=2e-5, atol=2e-5)
@@ -247,6 +248,163 @@ def test_transposed_conv2d_untied_and_3d() -> None:
     check_layer(layer3, x3, transposed_oracle(x3, W3, (1, 2, 2), (1, 0, 1), False))
 
 
+# A symbolic output_size: the layer computes the largest output and keeps the first `output_size` rows.
+SYMBOLIC_CROPS = [0, 1, (2, 1), "same", "full", "valid"]
+
+
+def extends(stride: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Extra rows past the smallest output: none, one, and stride - 1 (the most the strides allow)."""
+    return [(0,) * len(stride), (1,) * len(stride), tuple(s - 1 for s in stride)]
+
+
+def symbolic_sizes(form: str, n: int) -> tuple[Any, list[Any], Any]:
+    """``output_size`` in one of Lasagne's symbolic forms, the variables to feed, and a feeder."""
+    if form == "vector":
+        v = T.lvector("size")
+        return v, [v], lambda size: [np.array(size, dtype="int64")]
+    scalars = [T.lscalar(f"s{i}") for i in range(n)]
+    return tuple(scalars), scalars, lambda size: [np.array(s, dtype="int64") for s in size]
+
+
+@pytest.mark.parametrize("form", ["vector", "tuple"])
+@pytest.mark.parametrize("stride", [(2, 3), (3, 2)], ids=str)
+@pytest.mark.parametrize("crop", SYMBOLIC_CROPS, ids=str)
+def test_transposed_conv2d_symbolic_output_size(crop: Any, stride: Any, form: str) -> None:
+    """One compiled function serves every reachable size; the extra rows hold what the definition puts
+    there (not zeros when the end is cropped), in graphc.function, ONNX Runtime and onnx.reference."""
+    x = data(2, 2, 4, 5)
+    W, b = data(2, 3, 3, 5), data(3)
+    size, feed_vars, feed = symbolic_sizes(form, 2)
+    l_in = L.InputLayer((None, 2, 4, 5))
+    layer = L.TransposedConv2DLayer(l_in, 3, (3, 5), stride=stride, crop=crop, W=W, b=b, nonlinearity=None,
+                                    output_size=size)
+    assert layer.output_shape == (None, 3, None, None)
+    assert layer.get_output_shape_for((2, 2, 4, 5)) == (2, 3, None, None)
+    out = L.get_output(layer)
+    fn = graphc.function([l_in.input_var] + feed_vars, out)
+    smallest = transposed_oracle(x, W, stride, crop, False).shape[2:]
+    for extend in extends(stride):
+        want = transposed_oracle(x, W, stride, crop, False, extend) + b.reshape(-1, 1, 1)
+        assert want.shape[2:] == tuple(m + e for m, e in zip(smallest, extend))
+        np.testing.assert_allclose(fn(x, *feed(want.shape[2:])), want, **TOL)
+        names = {l_in.input_var.name: x} | {v.name: a for v, a in zip(feed_vars, feed(want.shape[2:]))}
+        (got,), (ref,) = run_exported({"y": out}, [l_in.input_var] + feed_vars, names)
+        np.testing.assert_allclose(got, want, err_msg="onnxruntime", **TOL)
+        np.testing.assert_allclose(ref, want, err_msg="onnx.reference", **TOL)
+
+
+def test_transposed_symbolic_output_size_is_not_zero_padding() -> None:
+    """With a cropped end the first extra row is not zero, so padding the smallest output would be wrong."""
+    x, W = data(1, 1, 3, 4), data(1, 1, 3, 3)
+    smallest = transposed_oracle(x, W, (2, 2), 1, False)
+    extended = transposed_oracle(x, W, (2, 2), 1, False, (1, 1))
+    assert np.abs(extended[:, :, -1, :]).max() > 0.1 and np.abs(extended[:, :, :, -1]).max() > 0.1
+    np.testing.assert_allclose(extended[:, :, :-1, :-1], smallest, **TOL)
+    size = T.lvector("size")
+    layer = L.TransposedConv2DLayer(L.InputLayer((None, 1, None, None)), 1, 3, stride=2, crop=1, W=W, b=None,
+                                    nonlinearity=None, output_size=size)
+    fn = graphc.function([layer.input_layer.input_var, size], L.get_output(layer))
+    np.testing.assert_allclose(fn(x, np.array(extended.shape[2:])), extended, **TOL)
+
+
+def test_transposed_conv_mixed_and_shared_output_size() -> None:
+    """A tuple mixing ints and symbolic scalars reports the ints; a shared vector (Lasagne's tests) works in 3-d."""
+    x = data(2, 2, 4, 5)
+    W = data(2, 3, 2, 3)
+    rows = T.lscalar("rows")
+    l_in = L.InputLayer((None, 2, None, None))
+    layer = L.TransposedConv2DLayer(l_in, 3, (2, 3), stride=(2, 3), W=W, b=None, nonlinearity=None, flip_filters=True,
+                                    output_size=(rows, 17))
+    assert layer.output_shape == (None, 3, None, 17)
+    assert layer.get_output_shape_for((2, 2, 4, 5)) == (2, 3, None, 17)
+    want = transposed_oracle(x, W, (2, 3), 0, True, (1, 2))
+    fn = graphc.function([l_in.input_var, rows], L.get_output(layer))
+    np.testing.assert_allclose(fn(x, np.array(want.shape[2], dtype="int64")), want, **TOL)
+
+    x3, W3 = data(2, 2, 3, 4, 2), data(2, 3, 2, 3, 2)
+    stride3 = (2, 3, 2)
+    want3 = transposed_oracle(x3, W3, stride3, (1, 0, 1), False, (1, 2, 0))
+    sizes = graphc.shared(np.array(want3.shape[2:]))
+    layer3 = L.Deconv3DLayer(L.InputLayer((None, 2, 3, 4, 2)), 3, (2, 3, 2), stride=stride3, crop=(1, 0, 1), W=W3,
+                             b=None, nonlinearity=None, output_size=sizes)
+    assert layer3.output_size is sizes
+    assert layer3.output_shape == (None, 3, None, None, None)
+    got = L.get_output(layer3, x3).eval()
+    np.testing.assert_allclose(got, want3, **TOL)
+    sizes.set_value(np.array(want3.shape[2:]) - (1, 2, 0))
+    np.testing.assert_allclose(L.get_output(layer3, x3).eval(), transposed_oracle(x3, W3, stride3, (1, 0, 1), False),
+                               **TOL)
+
+
+@pytest.mark.parametrize("crop", [0, "same", (2, 1)], ids=str)
+def test_transposed_conv_symbolic_output_size_gradients(crop: Any) -> None:
+    """Gradients in x and W through the kept rows, against central differences along random directions."""
+    rng = np.random.default_rng(3)
+    stride = (2, 3)
+    x, W = rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((2, 3, 3, 5)) * 0.5
+    # static input sizes keep the float64 lowering exact (with run-time sizes it computes in float32)
+    xv, wv = T.tensor("float64", shape=x.shape, name="x"), T.tensor("float64", shape=W.shape, name="w")
+    size, p = T.lvector("size"), T.tensor4("p", dtype="float64")
+    layer = L.TransposedConv2DLayer(L.InputLayer(x.shape, input_var=xv), 3, (3, 5), stride=stride,
+                                    crop=crop, W=wv, b=None, nonlinearity=T.tanh, output_size=size)
+    cost = T.sum(L.get_output(layer) * p)
+    f_cost = graphc.function([xv, wv, size, p], cost)
+    f_grad = graphc.function([xv, wv, size, p], graphc.grad(cost, [xv, wv]))
+    for extend in extends(stride):
+        shape = transposed_oracle(x, W, stride, crop, False, extend).shape
+        proj, sz = rng.standard_normal(shape), np.array(shape[2:])
+        grads = f_grad(x, W, sz, proj)
+        for k, a in enumerate((x, W)):
+            v = rng.standard_normal(a.shape)
+            plus, minus = [x, W], [x, W]
+            plus[k], minus[k] = a + 1e-6 * v, a - 1e-6 * v
+            numeric = (f_cost(*plus, sz, proj) - f_cost(*minus, sz, proj)) / 2e-6
+            np.testing.assert_allclose(np.sum(grads[k] * v), numeric, rtol=1e-6, atol=1e-7)
+
+
+def test_transposed_conv_output_size_from_input_shape() -> None:
+    """Lasagne's autoencoder idiom: output_size=l_in.input_var.shape[2:] restores every input size at run time,
+    including in the exported model."""
+    import onnxruntime as ort
+
+    l_in = L.InputLayer((None, 2, None, None), name="img")
+    enc = L.Conv2DLayer(l_in, 4, 3, stride=2, pad=1, nonlinearity=None, name="enc")
+    dec = L.TransposedConv2DLayer(enc, 2, 3, stride=2, crop=1, nonlinearity=None, output_size=l_in.input_var.shape[2:],
+                                  name="dec")
+    assert dec.output_shape == (None, 2, None, None)
+    out = L.get_output(dec)
+    fn = graphc.function([l_in.input_var], out)
+    model = to_onnx({"y": out}, [l_in.input_var])
+    onnx.checker.check_model(model, full_check=True)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (W1, b1), (W2, b2) = [(lyr.W.get_value(), lyr.b.get_value()) for lyr in (enc, dec)]
+    for rows, cols in [(9, 12), (10, 13), (8, 11), (7, 7)]:
+        x = data(2, 2, rows, cols)
+        h = conv_oracle(x, W1, b1, 2, 1, True)
+        smallest = transposed_oracle(h, W2, (2, 2), 1, False).shape[2:]
+        extend = (rows - smallest[0], cols - smallest[1])
+        want = transposed_oracle(h, W2, (2, 2), 1, False, extend) + b2.reshape(-1, 1, 1)
+        assert want.shape == (2, 2, rows, cols)
+        np.testing.assert_allclose(fn(x), want, **TOL)
+        (got,) = sess.run(None, {model.graph.input[0].name: x})
+        np.testing.assert_allclose(got, want, **TOL)
+
+
+def test_nnet_conv2d_transpose_symbolic_output_shape() -> None:
+    """T.nnet.conv2d_transpose takes Theano's symbolic output_shape (all four entries, or the spatial two)."""
+    x, w = data(2, 3, 4, 5), data(3, 2, 3, 2)
+    xv, shp = T.tensor4("x"), T.lvector("shp")
+    fn4 = graphc.function([xv, shp], T.nnet.conv2d_transpose(xv, T.constant(w), output_shape=shp, border_mode=1,
+                                                              input_dilation=(2, 3)))
+    spatial = T.lvector("spatial")
+    fn2 = graphc.function([xv, spatial], T.nnet.conv2d_transpose(xv, T.constant(w), output_shape=spatial,
+                                                                  border_mode=1, input_dilation=(2, 3)))
+    for extend in [(0, 0), (1, 0), (1, 2)]:
+        want = transposed_oracle(x, w, (2, 3), 1, False, extend)
+        np.testing.assert_allclose(fn4(x, np.array(want.shape)), want, **TOL)
+        np.testing.assert_allclose(fn2(x, np.array(want.shape[2:])), want, **TOL)
+
+
 @pytest.mark.parametrize("dilation,filter_size", [(1, (3, 2)), ((2, 3), (3, 2)), (3, (1, 3)), ((2, 1), (2, 2))])
 def test_dilated_conv2d_layer(dilation: Any, filter_size: Any) -> None:
     x = data(2, 2, 9, 8)
@@ -318,7 +476,18 @@ def test_output_length_helpers() -> None:
         (lambda i: L.DilatedConv2DLayer(i, 2, 3, pad="full"), (ValueError, NotImplementedError), r"requires pad=0"),
         (lambda i: L.DilatedConv2DLayer(i, 2, 3, flip_filters=True), (ValueError, NotImplementedError),
          r"requires flip_filters=False"),
-        (lambda i: L.TransposedConv2DLayer(i, 2, 3, output_size=T.lvector()), (ValueError,), r"symbolic output_size"),
+        (lambda i: L.TransposedConv2DLayer(i, 2, 3, output_size=T.vector()), (ValueError, TypeError),
+         r"TransposedConv2DLayer.*output_size.*integer vector"),
+        (lambda i: L.TransposedConv2DLayer(i, 2, 3, output_size=graphc.shared(np.array([7, 9, 3]))),
+         (ValueError, TypeError), r"output_size expected .* of length 2"),
+        (lambda i: L.TransposedConv3DLayer(L.InputLayer((None, 3, 4, 5, 6)), 2, 3, output_size=(T.lscalar(), 7)),
+         (ValueError, TypeError), r"TransposedConv3DLayer.*output_size.*length 3"),
+        (lambda i: L.TransposedConv2DLayer(i, 2, 3, output_size=(T.scalar(), 7)), (ValueError, TypeError),
+         r"symbolic integer scalars"),
+        (lambda i: L.TransposedConv2DLayer(i, 2, 3, output_size=(T.lscalar(), 0)), (ValueError, TypeError),
+         r"output_size entries must be >= 1"),
+        (lambda i: L.TransposedConv2DLayer(i, 2, 3, untie_biases=True, output_size=T.lvector()), (ValueError,),
+         r"untie_biases=True needs fixed output sizes"),
         (lambda i: L.get_output(L.TransposedConv2DLayer(i, 2, 3, stride=2, output_size=(9, 20))), (ValueError,),
          r"TransposedConv2DLayer.*not reachable"),
         (lambda i: L.get_output(L.Conv2DLayer(i, 2, 6)), (ValueError,), r"larger than the padded input"),

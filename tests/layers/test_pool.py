@@ -288,8 +288,10 @@ def test_pool_2d_and_3d_other_ranks() -> None:
         (lambda i: L.Upscale2DLayer(i, 2, mode="nearest"), (ValueError,), r"Mode must be either 'repeat' or 'dilate'"),
         (lambda i: L.FeaturePoolLayer(i, 2), (ValueError,), r"FeaturePoolLayer.*\(3\) is not a multiple"),
         (lambda i: L.FeatureWTALayer(i, 4, axis=2), (ValueError,), r"FeatureWTALayer.*\(5\) is not a multiple"),
-        (lambda i: L.GlobalPoolLayer((None, 3)), (ValueError,), r"GlobalPoolLayer.*at least 3 dims"),
-        (lambda i: L.SpatialPyramidPoolingLayer((None, 3, None, 7)), (ValueError,), r"fixed spatial input sizes"),
+        # the rank is checked where it is used (Lasagne takes any stand-in as incoming)
+        (lambda i: L.GlobalPoolLayer((None, 3)).output_shape, (ValueError,), r"GlobalPoolLayer.*at least 3 dims"),
+        (lambda i: L.GlobalPoolLayer(i).get_output_for(T.matrix()), (ValueError,), r"GlobalPoolLayer.*at least 3"),
+        (lambda i: L.SpatialPyramidPoolingLayer((None, 3, 7)), (ValueError,), r"Expected 4 input dimensions"),
         (lambda i: L.SpatialPyramidPoolingLayer((None, 3, 6, 7)), (ValueError,), r"implementation='kaiming'"),
         (lambda i: L.SpatialPyramidPoolingLayer(i, mode="sum"), (ValueError,), r"Mode must be either"),
     ],
@@ -309,5 +311,9 @@ def test_pool_function_errors() -> None:
         pool.pool_2d(v, (2, 2), mode="average")
     with pytest.raises(ValueError, match=r"larger than the padded input"):
         pool.pool_2d(v, (6, 2), ignore_border=True)
-    with pytest.raises(NotImplementedError, match=r"static spatial sizes"):
-        pool.pool_2d(T.tensor4("y"), (2, 2), ignore_border=False, mode="sum")
+    with pytest.raises(ValueError, match=r"pool_2d: padding works only with ignore_border=True"):
+        pool.pool_2d(v, (2, 2), ignore_border=False, pad=T.ivector())
+    with pytest.raises(ValueError, match=r"pool_2d: ws must hold 2 entries"):
+        pool.pool_2d(v, T.ivector(shape=(3,)))
+    with pytest.raises(ValueError, match=r"pool_2d: stride must be an int or a tuple of 2 ints"):
+        pool.pool_2d(v, (2, 2), stride=T.vector())

@@ -219,8 +219,14 @@ def test_grad_clip_consider_constant_known_grads_and_errors():
     np.testing.assert_array_equal(zero, np.zeros(2))
     with pytest.warns(UserWarning, match="does not depend on"):
         graphc.grad(T.sum(x), z, disconnected_inputs="warn")
-    with pytest.raises(TypeError, match="not a float tensor"):
-        graphc.grad(T.sum(x), T.lvector("i"))
+    # integers change in steps: zero gradients (config.floatX), as in Theano; an integer cost too
+    i = T.lvector("i")
+    gi = graphc.grad(T.sum(x) + T.sum(i), i)
+    assert gi.dtype == graphc.config.floatX
+    np.testing.assert_array_equal(graphc.function([i], gi)(np.arange(4)), np.zeros(4))
+    a, b = graphc.shared(1, name="a"), graphc.shared(2.0, name="b")
+    ga, gb = graphc.grad(a + T.cast(b, "int64"), [a, b])
+    assert ga.eval() == 0 and gb.eval() == 0 and gb.dtype == b.dtype
     assert T.grad is not None and graphc.grad(T.sum(x * x), [x])[0].ndim == 1
 
 

@@ -19,6 +19,7 @@ from ..basic import as_tensor_variable, constant
 from ..elemwise import cast, mul
 from ..shape import dim_of, reshape
 from ..variable import Variable, apply_op
+from .pool_gather import pool_gather
 
 __all__ = ["pool_2d", "pool_3d", "pool_nd", "MODES"]
 
@@ -26,13 +27,33 @@ __all__ = ["pool_2d", "pool_3d", "pool_nd", "MODES"]
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
 
 
-def _ints(value: Any, n: int, what: str, minimum: int) -> tuple[int, ...]:
+def _ints(value: Any, n: int, what: str, minimum: int) -> tuple[Any, ...]:
+    """``n`` sizes from an int, a tuple of ints and int scalars, or an int vector.
+
+    Static entries come back as ints; symbolic ones as int64 scalar variables
+    (Theano 0.9+ takes ``ws``, ``stride`` and ``pad`` as symbolic vectors).
+    """
+    if isinstance(value, Variable):
+        if np.dtype(value.dtype).kind not in "iu" or value.ndim > 1:
+            raise ValueError(f"{what} must be an int or a tuple of {n} ints, got {value!r}")
+        if value.ndim == 0:
+            return (cast(value, "int64"),) * n
+        if isinstance(value.type.shape[0], int) and value.type.shape[0] != n:
+            raise ValueError(f"{what} must hold {n} entries, got {value!r}")
+        return tuple(cast(value[i], "int64") for i in range(n))
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
-    if len(vals) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+    ok = all(
+        (isinstance(v, (int, np.integer)) and not isinstance(v, bool))
+        or (isinstance(v, Variable) and v.ndim == 0 and np.dtype(v.dtype).kind in "iu")
+        for v in vals
+    )
+    if len(vals) != n or not ok:
         raise ValueError(f"{what} must be an int or a tuple of {n} ints, got {value!r}")
-    if any(v < minimum for v in vals):
+    if any(not isinstance(v, Variable) and v < minimum for v in vals):
         raise ValueError(f"{what} entries must be >= {minimum}, got {value!r}")
-    return tuple(int(v) for v in vals)
+    return tuple(cast(v, "int64") if isinstance(v, Variable) else int(v) for v in vals)
 
 
 def _pool_bc(
@@ -93,10 +114,14 @@ def pool_nd(
     s = w if stride is None else _ints(stride, n, f"{fname}: stride", 1)
     p = _ints(0 if pad is None else pad, n, f"{fname}: pad", 0)
     ignore_border = bool(ignore_border)
-    if any(p) and not ignore_border:
+    static = all(isinstance(v, int) for v in w + s + p)
+    if any(not isinstance(pi, int) or pi != 0 for pi in p) and not ignore_border:
         raise ValueError(f"{fname}: padding works only with ignore_border=True, got pad={p}")
-    if any(pi >= wi for pi, wi in zip(p, w)):
+    if any(isinstance(pi, int) and isinstance(wi, int) and pi >= wi for pi, wi in zip(p, w)):
         raise ValueError(f"{fname}: each pad must be smaller than the pooling window, got pad={p} for ws={w}")
+    if not static or (mode == "sum" and not ignore_border and any(isinstance(d, Dim) for d in x.type.shape[-n:])):
+        # run-time windows, or partial windows summed over sizes known only at run time
+        return pool_gather(x, n, w, s, p, ignore_border, mode)
     if x.ndim == n + 2:
         return _pool_bc(x, w, s, p, ignore_border, mode, fname)
     lead = [dim_of(x, i) for i in range(x.ndim - n)]
@@ -122,16 +147,18 @@ def pool_2d(
     ----------
     input : tensor
         At least 2 dims; the last two are pooled, any others are batch axes.
-    ws : tuple of 2 ints
-        Window size.
+    ws : int, tuple of 2 ints or int scalars, or int vector
+        Window size.  Symbolic sizes (as Theano 0.9+ takes) pool through
+        gathered windows (:mod:`graphc.tensor.signal.pool_gather`) instead of
+        ONNX's pooling ops, whose windows are static attributes.
     ignore_border : bool
         True drops a partial window at the end of an axis; False (the
         default, as Theano's when it is not given) keeps it.
-    stride : tuple of 2 ints, optional
+    stride : like ``ws``, optional
         Defaults to ``ws``.
-    pad : tuple of 2 ints
+    pad : like ``ws``, or None
         Padding on both sides of each axis; needs ``ignore_border=True`` and
-        must be smaller than ``ws``.
+        must be smaller than ``ws`` (checked when both are static).
     mode : {'max', 'sum', 'average_inc_pad', 'average_exc_pad'}
     ds, st, padding :
         Old names of ``ws``, ``stride`` and ``pad``.
