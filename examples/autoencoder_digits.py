@@ -6,7 +6,7 @@ ties the decoder's weights to the encoder's: with ``k`` linear hidden units,
 can do no better than PCA with ``k`` components, and at its optimum it spans the
 same subspace.  This example checks that on scikit-learn's digits (8x8 images
 scaled to [0, 1]): it builds ``theanets.Autoencoder([64, (k, 'linear'), ('tied',
-'linear')])`` (``import graphc as theanets``), trains it with theanets' loop
+'linear')])`` (``from graphc import theanets``), trains it with theanets' loop
 (``net.itertrain``, which takes the same arguments as ``net.train`` and yields
 the training and validation monitors after every iteration, printed as a table),
 and compares the test reconstruction error with that of PCA computed with
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-import graphc as theanets
-from graphc.training import ALGORITHMS
+from graphc import theanets
+from graphc.theanets.trainer import ALGORITHMS
 
 #: The seed of the train/valid/test split: fixed, so that every run scores on the same test images.
 SPLIT_SEED = 1234

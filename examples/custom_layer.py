@@ -11,7 +11,7 @@ layer first passes its input through.  Such a layer trains, exports to ONNX and
 is served by ONNX Runtime like the built-in ones: ``graphc.grad`` differentiates
 whatever expression ``get_output_for`` returns.
 
-**theanets.** Subclass ``theanets.Layer`` (``import graphc as theanets``): create
+**theanets.** Subclass ``theanets.Layer`` (``from graphc import theanets``): create
 parameters in ``setup()`` with ``self.add_weights(name, nin, nout)`` and
 ``self.add_bias(name, size)``, read them back with ``self.find(name)``, and
 return the output expression (or a dict of named outputs) from
@@ -41,9 +41,9 @@ from typing import Any
 import numpy as np
 
 import graphc as lasagne
-import graphc as theanets
 import graphc as theano
 import graphc.tensor as T
+from graphc import theanets
 from graphc.export import save, to_onnx
 
 # Lasagne's initializers are immutable: one instance can be every layer's default

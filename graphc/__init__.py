@@ -6,17 +6,15 @@
 
 __version__ = "0.1.0"
 
-# ``import graphc as theanets`` gives theanets.Layer (the theanets base) and the models
+# theanets is its own package: ``from graphc import theanets``
 from . import (  # noqa: E402
     export,
     init,
     layers,
-    losses,
     nonlinearities,
     objectives,
     random,
     regularization,
-    regularizers,
     scan_module,
     tensor,
     theano_extensions,
@@ -25,8 +23,6 @@ from . import (  # noqa: E402
 )
 from .config import config  # noqa: E402
 from .ir.build import MissingInputError  # noqa: E402
-from .layers.theanets_base import ConfigurationError, Layer  # noqa: E402
-from .models import Autoencoder, Classifier, Network, Regressor  # noqa: E402
 from .runtime import Function, UnusedInputError, function  # noqa: E402
 from .runtime.inputs_spec import In  # noqa: E402
 from .scan_module import foldl, foldr, map, reduce  # noqa: E402, A004 - Theano's theano.map, theano.reduce
@@ -68,16 +64,8 @@ __all__ = [
     "nonlinearities",
     "random",
     "utils",
-    "losses",
     "objectives",
     "regularization",
-    "regularizers",
     "updates",
-    "ConfigurationError",
-    "Layer",
-    "Network",
-    "Regressor",
-    "Classifier",
-    "Autoencoder",
 ]
 __all__ += ["compile", "gof", "gradient", "ifelse", "printing", "sandbox", "Mode", "Lop", "Rop", "pp", "pprint", "clone", "Variable"]

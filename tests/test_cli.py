@@ -27,7 +27,7 @@ TARGETS = textwrap.dedent(
     """
     import numpy as np
     import graphc
-    import graphc as theanets
+    from graphc import theanets
     import graphc.tensor as T
     from graphc.layers import DenseLayer, InputLayer, LSTMLayer, get_all_params, get_output
 

@@ -29,9 +29,8 @@ import numpy as np
 import pytest
 
 import graphc
-import graphc as theanets
 import graphc.tensor as T
-from graphc import init, layers, objectives, regularization, updates
+from graphc import init, layers, objectives, regularization, theanets, updates
 from graphc.export import load, load_training_state, save, to_onnx, training_model
 from graphc.layers import (
     BatchNormLayer,
@@ -853,25 +852,25 @@ row(R, "squared-error-none", "objectives.squared_error", "targets None", lambda:
 # --- theanets ---------------------------------------------------------------------------------
 R, G = section("theanets: models (`Regressor([4, (6, 'tanh'), 2])`, `Classifier([4, 6, 3])`)")
 row(R, "form-unknown", "Regressor", "a layer dict with form 'magic'", lambda: theanets.Regressor([4, {"form": "magic", "size": 6}, 2]),
-    graphc.ConfigurationError, r"layer 'hid1': unknown layer form 'magic'", r"registered forms: ")
+    theanets.ConfigurationError, r"layer 'hid1': unknown layer form 'magic'", r"registered forms: ")
 row(R, "activation-unknown", "Regressor", "activation 'tanhh'", lambda: theanets.Regressor([4, (6, "tanhh"), 2]),
     ValueError, r"layer 'hid1': unknown activation 'tanhh'", r"known activations: ")
 row(R, "spec-float", "Regressor", "a layer spec 3.5", lambda: theanets.Regressor([4, 3.5, 2]),
-    graphc.ConfigurationError, r"layer 1", r"cannot build a layer from 3.5")
+    theanets.ConfigurationError, r"layer 1", r"cannot build a layer from 3.5")
 row(R, "spec-not-list", "Regressor", "layers=4 (not a sequence)", lambda: theanets.Regressor(4),
-    graphc.ConfigurationError, r"layers must be a sequence of layer specs", r"got 4")
+    theanets.ConfigurationError, r"layers must be a sequence of layer specs", r"got 4")
 row(R, "spec-size-zero", "Regressor", "a hidden size 0", lambda: theanets.Regressor([4, 0, 2]),
-    graphc.ConfigurationError, r"layer 'hid1'", r"size must be a positive int, got 0")
+    theanets.ConfigurationError, r"layer 'hid1'", r"size must be a positive int, got 0")
 row(R, "spec-size-negative", "Regressor", "a hidden size -6", lambda: theanets.Regressor([4, -6, 2]),
-    graphc.ConfigurationError, r"layer 'hid1'", r"got -6")
+    theanets.ConfigurationError, r"layer 'hid1'", r"got -6")
 row(R, "spec-no-size", "Regressor", "a layer dict without a size", lambda: theanets.Regressor([4, {"activation": "relu"}, 2]),
-    graphc.ConfigurationError, r"layer 'hid1' \(Feedforward\)", r"needs a size")
+    theanets.ConfigurationError, r"layer 'hid1' \(Feedforward\)", r"needs a size")
 row(R, "spec-input-name", "Regressor", "inputs='nope' (no such layer)", lambda: theanets.Regressor([4, {"size": 6, "inputs": "nope"}, 2]),
-    graphc.ConfigurationError, r"layer 'hid1' cannot resolve input 'nope'", r"layers before it: 'in'")
+    theanets.ConfigurationError, r"layer 'hid1' cannot resolve input 'nope'", r"layers before it: 'in'")
 row(R, "spec-duplicate-name", "Regressor", "two layers named 'h'", lambda: theanets.Regressor([4, {"size": 6, "name": "h"}, {"size": 6, "name": "h"}, 2]),
-    graphc.ConfigurationError, r"layer 'h'", r"already has a layer of that name")
+    theanets.ConfigurationError, r"layer 'h'", r"already has a layer of that name")
 row(R, "rng", "Regressor", "rng='x'", lambda: theanets.Regressor([4, 6, 2], rng="x"),
-    graphc.ConfigurationError, r"rng must be an int seed or a numpy RandomState", r"got str")
+    theanets.ConfigurationError, r"rng must be an int seed or a numpy RandomState", r"got str")
 row(R, "loss-unknown", "Regressor", "loss='msee'", lambda: theanets.Regressor([4, 6, 2], loss="msee"),
     ValueError, r"unknown loss 'msee'", r"known losses: crossentropy, mae")
 row(R, "algo-unknown", "Network.train", "algo='bfgs'", lambda: _net().train([_X, _Y], algo="bfgs"),
@@ -945,11 +944,11 @@ row(R, "net-load-foreign", "Network.load", "an .npz that graphc did not write", 
 row(R, "net-save-folder", "Network.save", "a path in a folder that does not exist", lambda: _net().save(_work() / "no_dir" / "net.npz"),
     FileNotFoundError, r"cannot write .*net.npz", r"folder .*no_dir does not exist")
 row(R, "spec-unknown-word", "Regressor", "(6, 'lstmm', 'tanh'): a misspelled form next to an activation", lambda: theanets.Regressor([4, (6, "lstmm", "tanh"), 2]),
-    graphc.ConfigurationError, r"'lstmm'", r"form")
+    theanets.ConfigurationError, r"'lstmm'", r"form")
 gap(G, "spec-unknown-option", "Regressor", "a layer dict with 'actvation' (misspelled)", lambda: theanets.Regressor([4, {"size": 6, "actvation": "relu"}, 2]),
-    graphc.ConfigurationError, r"layer 'hid1'", r"'actvation'", now="accepted and ignored")
+    theanets.ConfigurationError, r"layer 'hid1'", r"'actvation'", now="accepted and ignored")
 row(R, "autoencoder-sizes", "Autoencoder", "[4, 6, 3]: the output size differs from the input size", lambda: theanets.Autoencoder([4, 6, 3]),
-    graphc.ConfigurationError, r"Autoencoder", r"size")
+    theanets.ConfigurationError, r"Autoencoder", r"size")
 row(R, "score-lengths", "Network.score", "10 inputs, 7 targets", lambda: _net().score(_X, _Y[:7]),
     ValueError, r"score", r"10")
 row(R, "score-labels", "Classifier.score", "labels 5 with 3 classes", lambda: _clf().score(_X, np.full(10, 5)),
@@ -1342,7 +1341,7 @@ row(R, "file-ck-unknown-entry", "Network.train(resume=True)", "an entry '__extra
     ValueError, r"ck_extra.npz: the entry '__extra__' belongs to no parameter or state of this trainer")
 row(R, "file-ck-empty", "Network.train(resume=True)", "an empty checkpoint file", _nf_resume("ck_empty", cut=0.0),
     ValueError, r"ck_empty.npz is not a graphc training checkpoint", r"empty")
-row(R, "file-ck-truncated", "Trainer.load_checkpoint", "the first 90% of a checkpoint", lambda: graphc.training.Trainer(theanets.Regressor([4, (6, "tanh"), 2]), **_NF_TRAIN_KW).load_checkpoint(_nf_file("ck_cut", cut=0.9)),
+row(R, "file-ck-truncated", "Trainer.load_checkpoint", "the first 90% of a checkpoint", lambda: theanets.trainer.Trainer(theanets.Regressor([4, (6, "tanh"), 2]), **_NF_TRAIN_KW).load_checkpoint(_nf_file("ck_cut", cut=0.9)),
     ValueError, r"ck_cut.npz is not a graphc training checkpoint")
 row(R, "file-state-empty", "export.load_training_state", "an empty file", lambda: load_training_state(_nf_file("state_empty", cut=0.0)),
     ValueError, r"state_empty.npz is not a training state file", r"empty")

@@ -142,7 +142,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..export.model import to_onnx
     from ..export.training import save_training, training_model
     from ..passes.unroll import unroll_limits
-    from ..training import progress_enabled
+    from ..theanets.trainer import progress_enabled
     from .check import check_model
     from .info import describe_model
 

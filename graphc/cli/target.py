@@ -65,8 +65,8 @@ def load_target(target: str) -> Any:
             raise CLIError(f"TARGET: {where!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     from ..layers.base import Layer
-    from ..models import Network
     from ..runtime.function import Function
+    from ..theanets.graph import Network
 
     if callable(obj) and not isinstance(obj, (Layer, Network, Function, type)):
         try:
@@ -118,8 +118,8 @@ def export_parts(
     from ..layers.base import Layer
     from ..layers.helper import get_all_layers
     from ..layers.input import InputLayer
-    from ..models import Network
     from ..runtime.function import Function
+    from ..theanets.graph import Network
 
     if isinstance(obj, Function):
         single = "cost" if training else "output"  # a training step's one output is its cost
@@ -137,7 +137,7 @@ def export_parts(
         if not training:
             name = obj.layers[-1].output_name
             return ExportParts([(obj.build_graph()[name], name)], inputs, [], f"theanets {type(obj).__name__}")
-        from ..training import Trainer
+        from ..theanets.trainer import Trainer
 
         kw = {} if learning_rate is None else {"learning_rate": learning_rate}
         try:

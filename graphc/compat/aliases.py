@@ -1,4 +1,4 @@
-"""Import aliases: ``theano.X.Y`` -> ``graphc.X.Y``, ``lasagne.X`` -> ``graphc.X``, ``theanets`` -> ``graphc``.
+"""Import aliases: ``theano.X.Y`` -> ``graphc.X.Y``, ``lasagne.X`` -> ``graphc.X``, ``theanets.X`` -> ``graphc.theanets.X``.
 
 A :class:`AliasFinder` on :data:`sys.meta_path` answers for the upstream package names
 in :data:`PACKAGES` and hands back graphc's own module objects, so
@@ -35,7 +35,7 @@ __all__ = [
 PACKAGES: dict[str, str] = {
     "theano": "graphc",
     "lasagne": "graphc",
-    "theanets": "graphc",  # a later issue moves theanets to graphc.theanets: change this line
+    "theanets": "graphc.theanets",
 }
 """Upstream top-level package -> the graphc package that stands for it (the one table to edit)."""
 
@@ -137,14 +137,14 @@ def upstream_names(real: str) -> list[str]:
     list of str
     """
     names = [name for name, target in OVERRIDES.items() if target == real]
-    for alias, target in PACKAGES.items():
-        if real != target and not real.startswith(target + "."):
+    matching = [(alias, target) for alias, target in PACKAGES.items() if real == target or real.startswith(target + ".")]
+    longest = max((len(target) for _, target in matching), default=0)
+    for alias, target in matching:
+        if len(target) != longest:  # graphc.theanets.X stands for theanets.X, not theano.theanets.X
             continue
         rest = real[len(target) :]
         first = rest[1:].partition(".")[0]
-        if first and (first in LASAGNE_ONLY) != (alias == "lasagne"):
-            continue
-        if alias == "theanets":  # only named when imported as theanets (recorded by the loader)
+        if target == "graphc" and first and (first in LASAGNE_ONLY) != (alias == "lasagne"):
             continue
         names.append(alias + rest)
     return names

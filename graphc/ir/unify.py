@@ -10,8 +10,8 @@ error at the input rather than a failure deep inside ONNX Runtime.
 
 from __future__ import annotations
 
-from ..ir.types import Dim
 from .graph import Graph
+from .types import Dim
 
 __all__ = ["known_sizes"]
 

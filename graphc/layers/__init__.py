@@ -1,6 +1,5 @@
-"""``graphc.layers``: Lasagne's layers (``lasagne.layers``) and the theanets catalog."""
+"""``graphc.layers``: Lasagne's layers (``lasagne.layers``); theanets' are in :mod:`graphc.theanets.layers`."""
 
-from . import theanets_activations
 from .base import Layer, MergeLayer
 from .conv import (
     Conv1DLayer,
@@ -74,13 +73,4 @@ from .special import (
     standardize,
 )
 from .summary import summary
-
-# the theanets catalog; its base is TheanetsLayer here (Layer stays Lasagne's) and graphc.Layer at the top
-from .theanets_base import ConfigurationError
-from .theanets_base import Layer as TheanetsLayer
-from .theanets_conv import Conv1, Conv2, Pool1, Pool2
-from .theanets_feedforward import Classifier, Concatenate, Feedforward, Flatten, Input, Product, Reshape, Tied
-from .theanets_recurrent import RNN, RRNN, Recurrent
-from .theanets_recurrent_gated import GRU, LSTM, MUT1
-from .theanets_recurrent_more import MRNN, SCRN, Bidirectional, Clockwork
 from .transformer import TPSTransformerLayer, TransformerLayer

@@ -218,7 +218,7 @@ def test_gpu_backends_report_absent(tmp_path: Path) -> None:
 
 
 def test_theanets_alias(tmp_path: Path) -> None:
-    res = _legacy(_script(tmp_path, "import theanets, graphc\nprint(theanets.Regressor is graphc.Regressor)\n"))
+    res = _legacy(_script(tmp_path, "import theanets, graphc\nprint(theanets.Regressor is graphc.theanets.Regressor)\n"))
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "True"
 

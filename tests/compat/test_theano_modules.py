@@ -226,7 +226,8 @@ def test_batch_normalization() -> None:
 def test_alias_table() -> None:
     assert target_of("theano.tensor.nnet") == "graphc.tensor.nnet"
     assert target_of("lasagne.layers.recurrent") == "graphc.layers.recurrent"
-    assert target_of("theanets") == "graphc"
+    assert target_of("theanets") == "graphc.theanets"
+    assert target_of("theanets.layers.base") == "graphc.theanets.layers.base"
     assert target_of("theano.sandbox.cuda") == "graphc.compat.gpu.theano_cuda"
     assert target_of("theano.tensor.signal.downsample") == "graphc.compat.old_paths.downsample"
     assert target_of("numpy.linalg") is None

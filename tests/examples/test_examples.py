@@ -164,7 +164,7 @@ def test_autoencoder_digits_quick():
 @pytest.fixture
 def _theanets_registry():
     """custom_layer.py registers a theanets layer form; forget it afterwards."""
-    from graphc.layers.theanets_base import Layer
+    from graphc.theanets.layers.base import Layer
 
     saved = dict(Layer._registry)
     yield

@@ -10,8 +10,8 @@ import pytest
 from onnx import TensorProto, numpy_helper
 
 import graphc
-import graphc as theanets
 import graphc.tensor as T
+from graphc import theanets
 from graphc.cli import main
 from graphc.export import load, save, to_onnx
 from graphc.export.safety import MAX_ELEMENTS

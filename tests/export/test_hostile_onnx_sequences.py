@@ -12,9 +12,8 @@ import onnxruntime as ort
 import pytest
 
 import graphc
-import graphc as theanets
 import graphc.tensor as T
-from graphc import layers
+from graphc import layers, theanets
 from graphc.runtime.sequences import ZeroLengthSequenceError
 
 MESSAGE = r"input '{name}' has shape \(2, 0, 3\): its axis 1 has length 0, but it is the sequence length of the scan in layer"

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from graphc._checkpoint import TRAINING_KEY
-from graphc._model_io import SPEC_KEY
+from graphc.theanets._checkpoint import TRAINING_KEY
+from graphc.theanets._model_io import SPEC_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS_SPACE = 3 << 30  # the child's RLIMIT_AS

@@ -21,9 +21,9 @@ from hostile_files import description, read, with_training, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import graphc as theanets
-from graphc._checkpoint import TRAINING_KEY, is_checkpoint
-from graphc.training import Trainer
+from graphc import theanets
+from graphc.theanets._checkpoint import TRAINING_KEY, is_checkpoint
+from graphc.theanets.trainer import Trainer
 
 RNG = np.random.RandomState(0)
 X = RNG.randn(64, 3).astype("f")
@@ -170,7 +170,8 @@ def test_the_good_checkpoint_loads(checkpoint):
 
 
 SEGFAULT = """
-import json, numpy as np, graphc as theanets
+import json, numpy as np
+from graphc import theanets
 with np.load({path!r}) as f:
     arrays = {{k: f[k] for k in f.files}}
 desc = json.loads(arrays["__graphc_training__"].tobytes())

@@ -16,10 +16,10 @@ from hostile_files import outcome, read, run_limited, with_model, write, zip_bom
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import graphc as theanets
-from graphc._model_io import SPEC_KEY
+from graphc import theanets
 from graphc.export import load_training_state, save_training, training_model
 from graphc.export.budget import BudgetError
+from graphc.theanets._model_io import SPEC_KEY
 
 X = np.random.RandomState(3).randn(6, 3).astype("f")
 
@@ -228,7 +228,7 @@ def test_saving_refuses_non_finite_parameters(tmp_path):
 
 # -- memory: descriptions that ask for more than the file holds, bombs, budgets ----------------------
 WIDE = """
-import graphc as theanets
+from graphc import theanets
 catch(lambda: theanets.Network.load({path!r}))
 peak()
 """

@@ -11,8 +11,8 @@ import pytest
 from onnx.reference import ReferenceEvaluator
 
 import graphc
-import graphc as theanets
-from graphc.layers import ConfigurationError, Feedforward, Input, Tied
+from graphc import theanets
+from graphc.theanets.layers import ConfigurationError, Feedforward, Input, Tied
 
 NI, NH1, NH2, NO = 5, 4, 3, 2
 

@@ -7,8 +7,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-import graphc as theanets
-from graphc.layers import ConfigurationError, Conv1, Conv2, Input, Pool1, Pool2
+import graphc
+from graphc import theanets
+from graphc.theanets.layers import ConfigurationError, Conv1, Conv2, Input, Pool1, Pool2
 
 
 def chain(*layers):
@@ -22,7 +23,7 @@ def run(layers, x):
     for layer in layers:
         outputs.update(layer.connect(outputs))
     names = sorted(outputs)
-    values = theanets.function([layers[0].input], [outputs[n] for n in names])(x)
+    values = graphc.function([layers[0].input], [outputs[n] for n in names])(x)
     return dict(zip(names, values))
 
 

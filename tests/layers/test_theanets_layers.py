@@ -7,7 +7,9 @@ import pytest
 
 import graphc
 import graphc.tensor as TT
-from graphc.layers import (
+from graphc import theanets
+from graphc.theanets import activations as acts
+from graphc.theanets.layers import (
     Classifier,
     Concatenate,
     ConfigurationError,
@@ -16,10 +18,9 @@ from graphc.layers import (
     Input,
     Product,
     Reshape,
-    TheanetsLayer,
     Tied,
 )
-from graphc.layers import theanets_activations as acts
+from graphc.theanets.layers import Layer as TheanetsLayer
 
 PROBE = np.array([-10, -1, -0.1, 0, 0.1, 1, 10], "f")
 ROWS = np.stack([PROBE, -2 * PROBE[::-1]])  # two examples, norms are per example
@@ -166,7 +167,7 @@ def test_user_subclass_is_buildable_by_name_and_alias():
             return 2 * inputs
 
     assert TheanetsLayer.is_registered("doubler") and TheanetsLayer.is_registered("TWICE")
-    layer = graphc.Layer.build("twice", size=4, inputs="in", name="d")
+    layer = theanets.Layer.build("twice", size=4, inputs="in", name="d")
     assert isinstance(layer, Doubler) and layer.name == "d"
     inp = Input(size=4)
     chain(inp, layer)
@@ -183,7 +184,7 @@ def test_builtin_forms_are_registered(form, cls):
 
 def test_build_unknown_form():
     with pytest.raises(ConfigurationError, match="unknown layer form 'nope'"):
-        graphc.Layer.build("nope", size=3)
+        theanets.Layer.build("nope", size=3)
 
 
 def test_layer_names_and_outputs():
@@ -356,7 +357,7 @@ def test_initialization_options():
 
 
 def test_random_matrix_radius():
-    from graphc.layers.theanets_base import random_matrix
+    from graphc.theanets.layers.base import random_matrix
 
     m = random_matrix(6, 4, radius=1.5, rng=np.random.RandomState(0))
     assert np.isclose(np.linalg.svd(m, compute_uv=False)[0], 1.5, rtol=1e-5)
@@ -368,6 +369,6 @@ def test_to_spec_round_trips_through_build():
     spec = layer.to_spec()
     assert spec == dict(form="feedforward", name="l", size=3, inputs=("in:out",), activation="tanh", rng=3, std=0.1)
     form = spec.pop("form")
-    clone = graphc.Layer.build(form, **spec)
+    clone = theanets.Layer.build(form, **spec)
     chain(Input(size=4), clone)
     np.testing.assert_array_equal(clone.find("w").get_value(), layer.find("w").get_value())

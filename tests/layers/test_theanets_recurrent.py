@@ -8,8 +8,9 @@ import onnxruntime as ort
 import pytest
 
 import graphc
-import graphc as theanets
-from graphc.layers import (
+from graphc import theanets
+from graphc.testing import reference_evaluator
+from graphc.theanets.layers import (
     GRU,
     LSTM,
     MRNN,
@@ -21,9 +22,8 @@ from graphc.layers import (
     Clockwork,
     ConfigurationError,
     Input,
-    TheanetsLayer,
 )
-from graphc.testing import reference_evaluator
+from graphc.theanets.layers import Layer as TheanetsLayer
 
 NI, NH, NO = 3, 5, 2  # input, hidden and output sizes: all different, so a swapped axis shows
 B, T = 2, 7

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import graphc
-import graphc as theanets
-from graphc import regularizers as R
+from graphc import theanets
+from graphc.theanets import regularizers as R
 
 NI, NH1, NH2, NO, B = 5, 7, 4, 3, 9
 

@@ -8,8 +8,8 @@ import onnxruntime as ort
 import pytest
 from onnx.reference import ReferenceEvaluator
 
-import graphc as theanets
 import graphc.tensor as TT
+from graphc import theanets
 
 
 # -- the seed, verbatim but for the imports ----------------------------------------------------------

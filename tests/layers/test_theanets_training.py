@@ -1,4 +1,4 @@
-"""theanets training: Network.train/itertrain and graphc.training.Trainer."""
+"""theanets training: Network.train/itertrain and graphc.theanets.trainer.Trainer."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import os
 import numpy as np
 import pytest
 
-import graphc as theanets
 import graphc.tensor as TT
-from graphc.layers.theanets_base import Layer
-from graphc.training import ALGORITHMS, Trainer, progress_enabled
+from graphc import theanets
+from graphc.theanets.layers.base import Layer
+from graphc.theanets.trainer import ALGORITHMS, Trainer, progress_enabled
 
 QUIET = dict(progress=False)
 

@@ -12,13 +12,13 @@ import textwrap
 import numpy as np
 import pytest
 
-import graphc as theanets
-from graphc._checkpoint import is_checkpoint
-from graphc.training import Trainer
+from graphc import theanets
+from graphc.theanets._checkpoint import is_checkpoint
+from graphc.theanets.trainer import Trainer
 
 SETUP = """
 import numpy as np
-import graphc as theanets
+from graphc import theanets
 rng = np.random.RandomState(0)
 X = rng.randn(128, 3).astype("f")
 Y = (X @ rng.randn(3, 2)).astype("f")

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..export.budget import BudgetError, check_bytes
 from . import losses as _losses
 from ._file_checks import (
     FileContentError,
@@ -27,8 +28,7 @@ from ._file_checks import (
     need,
     require_finite,
 )
-from .export.budget import BudgetError, check_bytes
-from .layers.theanets_base import ConfigurationError, Layer
+from .layers.base import ConfigurationError, Layer
 
 __all__ = [
     "check_description",
@@ -171,7 +171,7 @@ def check_description(desc: dict[str, Any], where: str, formats: tuple[str, int]
     ------
     ValueError
         Naming the file, the field and what was expected (a
-        :class:`~graphc.layers.theanets_base.ConfigurationError` for an unregistered layer form).
+        :class:`~graphc.theanets.layers.base.ConfigurationError` for an unregistered layer form).
     """
     if desc.get("format") != formats[0] or desc.get("version") != formats[1]:
         raise FileContentError(
@@ -203,7 +203,7 @@ def check_description(desc: dict[str, Any], where: str, formats: tuple[str, int]
 
 def model_expect(where: str) -> Any:
     """An ``expect`` callback for :func:`~graphc.export.arrays.read_npz`: refuse non-numeric parameter arrays before inflating."""
-    from ._model_io import SPEC_KEY
+    from ._formats import SPEC_KEY
 
     def expect(name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
         if name == SPEC_KEY or name.startswith("__"):

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ..config import config
-from ..tensor.conv import conv2d
-from ..tensor.signal.pool import MODES, pool_nd
-from ..tensor.variable import Variable
-from .theanets_base import ConfigurationError, Layer, LayerInputs, Shape, random_matrix
+from ...config import config
+from ...tensor.conv import conv2d
+from ...tensor.signal.pool import MODES, pool_nd
+from ...tensor.variable import Variable
+from .base import ConfigurationError, Layer, LayerInputs, Shape, random_matrix
 
 __all__ = ["Conv1", "Conv2", "Pool1", "Pool2", "BORDER_MODES"]
 

@@ -142,7 +142,7 @@ def check_rng_state(desc: Any, keys: np.ndarray | None, where: str) -> tuple[Any
 
 def _expect(trainer: Any, train_set: Any, where: str) -> Any:
     """Check every entry's name, shape and dtype against ``trainer`` before the archive inflates."""
-    from ._model_io import SPEC_KEY
+    from ._formats import SPEC_KEY
 
     shapes: dict[str, tuple[int, ...]] = {}
     for p in trainer.network.params:
@@ -234,10 +234,11 @@ def read_checkpoint(trainer: Any, path: str | os.PathLike[str], train_set: Any =
         Naming the file and what is wrong (a
         :class:`~graphc.export.budget.BudgetError` when its arrays exceed the memory budget).
     """
+    from ._formats import FORMAT as MODEL_FORMAT
+    from ._formats import SPEC_KEY
+    from ._formats import VERSION as MODEL_VERSION
     from ._model_check import check_description
-    from ._model_io import FORMAT as MODEL_FORMAT
-    from ._model_io import SPEC_KEY, check_param_values
-    from ._model_io import VERSION as MODEL_VERSION
+    from ._model_io import check_param_values
 
     where = os.fspath(path)
     arrays = read_archive(path, "graphc training checkpoint", expect=_expect(trainer, train_set, where))

@@ -1,15 +1,15 @@
 """The gated theanets recurrent layers: MUT1, GRU and LSTM.
 
 The common options (``h_0``, ``direction``, ``bptt_limit``, ``radius``,
-``mask``) are described in :mod:`graphc.layers.theanets_recurrent`.
+``mask``) are described in :mod:`graphc.theanets.layers.recurrent`.
 """
 
 from __future__ import annotations
 
-from .. import tensor as T
-from ..tensor.variable import Variable
-from .theanets_base import LayerInputs
-from .theanets_recurrent import Recurrent
+from ... import tensor as T
+from ...tensor.variable import Variable
+from ._rnn import Recurrent
+from .base import LayerInputs
 
 __all__ = ["MUT1", "GRU", "LSTM"]
 

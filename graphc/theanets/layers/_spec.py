@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .theanets_base import ConfigurationError, Layer
-from .theanets_feedforward import Input, Tied
+from .base import ConfigurationError, Layer
+from .feedforward import Input, Tied
 
 __all__ = ["parse_spec", "find_partner", "unknown_form"]
 

@@ -1,8 +1,10 @@
-"""Helpers of the theanets layers: initial values (theanets' ``util.random_matrix``) and
-the inputs dict handed to :meth:`graphc.layers.TheanetsLayer.transform`."""
+"""theanets' ``util``: initial values (``random_matrix``, ``random_vector``), :func:`log`, and
+the inputs dict handed to :meth:`graphc.theanets.Layer.transform`."""
 
 from __future__ import annotations
 
+import datetime
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +13,22 @@ import numpy as np
 from ..config import config
 from ..tensor.variable import Variable
 
-__all__ = ["LayerInputs", "random_matrix", "random_vector"]
+__all__ = ["LayerInputs", "random_matrix", "random_vector", "log"]
+
+
+def log(msg: str, *args: Any, **kwargs: Any) -> None:
+    """Print a timestamped message to stderr, as theanets' ``log`` (``theanets.log('epoch {}', 3)``).
+
+    Parameters
+    ----------
+    msg : str
+        Formatted with ``str.format(*args, **kwargs)`` when arguments are given.
+    *args, **kwargs
+        The format's arguments.
+    """
+    text = msg.format(*args, **kwargs) if args or kwargs else msg
+    now = datetime.datetime.now().strftime("%Y%m%d %H:%M:%S")
+    print(f"I {now} {text}", file=sys.stderr, flush=True)
 
 
 def random_matrix(

@@ -34,9 +34,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .tensor.random import RandomStreams
-from .tensor.variable import Variable
-from .train.grad import grad as _grad
+from ..tensor.random import RandomStreams
+from ..tensor.variable import Variable
+from ..train.grad import grad as _grad
 
 __all__ = [
     "Regularizer",
@@ -252,7 +252,7 @@ class Contractive(HiddenL1):
         return (*super().key(), self.wrt)
 
     def loss(self, layers: Sequence[Any], outputs: Mapping[str, Variable]) -> Any:
-        from .layers.theanets_feedforward import Input
+        from .layers.feedforward import Input
 
         targets = self._targets(layers, outputs)
         wrt = [lyr.input for lyr in layers if isinstance(lyr, Input) and fnmatch.fnmatchcase(lyr.input.name, self.wrt)]
@@ -369,7 +369,7 @@ def from_kwargs(network: Any, **kwargs: Any) -> list[Regularizer]:
     TypeError, ValueError
         For a value that is neither a number nor a dict, or a bad weight.
     """
-    from .layers.theanets_feedforward import Input
+    from .layers.feedforward import Input
 
     regs = kwargs.get("regularizers")
     if isinstance(regs, (tuple, list)):

@@ -36,11 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from ..export.io import atomic_write_bytes
 from ._checkpoint_check import FORMAT as _FORMAT
 from ._checkpoint_check import TRAINING_KEY, read_checkpoint
 from ._checkpoint_check import VERSION as _VERSION
-from ._model_io import SPEC_KEY, model_arrays, refuse_nonfinite
-from .export.io import atomic_write_bytes
+from ._formats import SPEC_KEY
+from ._model_io import model_arrays, refuse_nonfinite
 
 __all__ = ["save_checkpoint", "load_checkpoint", "is_checkpoint", "TRAINING_KEY"]
 

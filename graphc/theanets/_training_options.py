@@ -1,4 +1,4 @@
-"""The options of :class:`graphc.training.Trainer` that shape the loop, each checked with a clear error.
+"""The options of :class:`graphc.theanets.trainer.Trainer` that shape the loop, each checked with a clear error.
 
 The update rules check their own hyper-parameters (:mod:`graphc.updates`); this module checks
 the rest: batch sizes, counts, limits, files, switches and the shuffling generator.
@@ -94,7 +94,7 @@ def _rng(value: Any) -> np.random.RandomState:
 
 
 def read_options(trainer: Any, kw: Mapping[str, Any]) -> None:
-    """Check the loop's options in ``kw`` and set them on ``trainer`` (see :class:`~graphc.training.Trainer`).
+    """Check the loop's options in ``kw`` and set them on ``trainer`` (see :class:`~graphc.theanets.trainer.Trainer`).
 
     Raises
     ------

@@ -1,7 +1,7 @@
 """The theanets recurrent layers: the :class:`Recurrent` base, RNN and RRNN.
 
-MUT1, GRU and LSTM are in :mod:`graphc.layers.theanets_recurrent_gated`; MRNN,
-SCRN, Clockwork and Bidirectional in :mod:`graphc.layers.theanets_recurrent_more`.  Equations, parameter names and
+MUT1, GRU and LSTM are in :mod:`graphc.theanets.layers.recurrent`; MRNN,
+SCRN, Clockwork and Bidirectional in :mod:`graphc.theanets.layers.recurrent`.  Equations, parameter names and
 shapes follow ``shared/reference/theanets.md``.
 
 Data are batch-first ``(batch, time, features)`` as in theanets; the recurrence
@@ -44,13 +44,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import tensor as T
-from ..config import config
-from ..tensor.scan import scan
-from ..tensor.shared import SharedVariable, shared
-from ..tensor.variable import Variable
-from .theanets_base import ConfigurationError, Layer, LayerInputs
-from .theanets_util import random_matrix
+from ... import tensor as T
+from ...config import config
+from ...tensor.scan import scan
+from ...tensor.shared import SharedVariable, shared
+from ...tensor.variable import Variable
+from ..util import random_matrix
+from .base import ConfigurationError, Layer, LayerInputs
 
 __all__ = ["Recurrent", "RNN", "RRNN", "RATE_EPSILON"]
 
@@ -81,7 +81,7 @@ class Recurrent(Layer):
     radius : float, optional
         Spectral radius of the initial hidden-to-hidden matrices.
     **kwargs
-        As :class:`~graphc.layers.TheanetsLayer` (``size``, ``inputs``,
+        As :class:`~graphc.theanets.Layer` (``size``, ``inputs``,
         ``name``, ``activation``, ``rng``, initialization options...).
 
     Notes
@@ -93,7 +93,7 @@ class Recurrent(Layer):
 
     #: names of the constructor arguments that name outputs holding initial states or the mask
     _state_refs: ClassVar[tuple[str, ...]] = ("h_0", "mask")
-    #: tells :class:`graphc.Network` that the data are sequences (its input defaults to ndim=3)
+    #: tells :class:`graphc.theanets.Network` that the data are sequences (its input defaults to ndim=3)
     _sequence_layer: ClassVar[bool] = True
 
     def __init__(self, h_0: str | None = None, mask: str | None = None, **kwargs: Any) -> None:

@@ -1,4 +1,5 @@
-"""theanets models: :class:`Network`, :class:`Regressor`, :class:`Classifier`, :class:`Autoencoder`.
+"""The theanets :class:`Network` (upstream's ``theanets.graph``); the models built on it are in
+:mod:`graphc.theanets.feedforward`, :mod:`~graphc.theanets.recurrent` and :mod:`~graphc.theanets.convolution`.
 
 A model is a list of theanets layers built from compact specs (see
 :meth:`Network.add_layer`), bound in order, and connected into one dict of
@@ -17,17 +18,17 @@ from typing import Any, ClassVar
 import numpy as np
 import onnx
 
+from ..export.model import DEFAULT_OPSET
+from ..runtime import function
+from ..tensor.shared import SharedVariable
+from ..tensor.variable import Variable
 from . import losses as _losses
-from .export.model import DEFAULT_OPSET
-from .layers.theanets_base import ConfigurationError, Layer
-from .layers.theanets_feedforward import Input, Tied
-from .layers.theanets_spec import find_partner, parse_spec, unknown_form
+from .layers._spec import find_partner, parse_spec, unknown_form
+from .layers.base import ConfigurationError, Layer
+from .layers.feedforward import Input, Tied
 from .regularizers import Regularizer, from_kwargs, options
-from .runtime import function
-from .tensor.shared import SharedVariable
-from .tensor.variable import Variable
 
-__all__ = ["Network", "Regressor", "Classifier", "Autoencoder", "ConfigurationError"]
+__all__ = ["Network", "ConfigurationError"]
 
 
 class Network:
@@ -36,7 +37,7 @@ class Network:
     Parameters
     ----------
     layers : sequence
-        Layer specs, first the input: a :class:`~graphc.layers.TheanetsLayer`
+        Layer specs, first the input: a :class:`~graphc.theanets.Layer`
         instance; an int (size); a tuple of ints (a shape, the last entry
         being the size); a mixed tuple, where a registered layer name is the
         form, another string the activation and an int the size
@@ -141,7 +142,7 @@ class Network:
         return ndim - 1 if issubclass(cls, _losses.CrossEntropy) else ndim
 
     def add_loss(self, loss: Any = None, **kwargs: Any) -> None:
-        """Add a loss: a :class:`~graphc.losses.Loss`, a name, or a dict with ``form``."""
+        """Add a loss: a :class:`~graphc.theanets.losses.Loss`, a name, or a dict with ``form``."""
         if isinstance(loss, _losses.Loss):
             self.losses.append(loss)
             return
@@ -164,7 +165,7 @@ class Network:
         self.add_loss(*args, **kwargs)
 
     def regularizers(self, **kwargs: Any) -> list[Any]:
-        """The theanets regularizers that keyword arguments ask for (see :func:`graphc.regularizers.from_kwargs`).
+        """The theanets regularizers that keyword arguments ask for (see :func:`graphc.theanets.regularizers.from_kwargs`).
 
         Raises
         ------
@@ -184,7 +185,7 @@ class Network:
         ----------
         **kwargs
             Regularizer options (``weight_l2=1e-4``, ``hidden_dropout=0.5``...;
-            see :func:`graphc.regularizers.from_kwargs`).
+            see :func:`graphc.theanets.regularizers.from_kwargs`).
         """
         regs = self.regularizers(**kwargs)
         outputs = self.build_graph(regularizers=regs)
@@ -263,7 +264,7 @@ class Network:
         save_progress : str, optional
             ... to this file (``{}`` in it becomes the Unix time).
         **kwargs
-            :class:`graphc.training.Trainer` options: ``batch_size``,
+            :class:`graphc.theanets.trainer.Trainer` options: ``batch_size``,
             ``learning_rate``, ``patience``, ``min_improvement``,
             ``validate_every``, ``max_updates``, ``progress``...
 
@@ -272,7 +273,7 @@ class Network:
         train_monitors, valid_monitors : dict
             ``loss``, ``err`` (the unregularized loss) and, for a classifier, ``acc``.
         """
-        from .training import Trainer
+        from .trainer import Trainer
 
         if "algorithm" in kwargs:  # theanets' deprecated name
             import warnings
@@ -339,7 +340,7 @@ class Network:
         Parameters
         ----------
         regularizers : sequence of Regularizer
-            Their :meth:`~graphc.regularizers.Regularizer.modify_graph` rewrites
+            Their :meth:`~graphc.theanets.regularizers.Regularizer.modify_graph` rewrites
             each layer's outputs as it is connected (noise, dropout), so later
             layers see the rewritten values.  Graphs are cached by the
             regularizers' keys: equal options give the same graph.
@@ -469,7 +470,7 @@ class Network:
         onnx.ModelProto
             Inputs named after the input layers, outputs ``'<layer>:<output>'``.
         """
-        from .export.model import to_onnx
+        from ..export.model import to_onnx
 
         graph = self.build_graph()
         if outputs is None:
@@ -482,7 +483,7 @@ class Network:
 
     def export(self, path: str | os.PathLike[str], outputs: Any = None, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
         """Write :meth:`to_onnx`'s model to ``path`` (atomically) and return it."""
-        from .export.io import save
+        from ..export.io import save
 
         model = self.to_onnx(outputs, opset=opset)
         save(model, path)
@@ -490,7 +491,7 @@ class Network:
 
     def summary(self) -> str:
         """A table of the layers: name, form, inputs, output size, activation, parameter count; the loss below."""
-        from .layers.summary import format_table
+        from ..layers.summary import format_table
 
         rows = []
         for lyr in self.layers:
@@ -516,132 +517,3 @@ def _is_sequence_spec(spec: Any, index: int) -> bool:
     except ConfigurationError:
         return False  # add_layer reports it, naming the layer
     return bool(getattr(Layer._registry.get(form), "_sequence_layer", False))
-
-
-class Regressor(Network):
-    """A network mapping inputs to real-valued targets; loss ``mse``, linear output."""
-
-
-class Classifier(Network):
-    """A network whose output is a softmax over classes; loss ``xe`` with integer targets."""
-
-    DEFAULT_OUTPUT_ACTIVATION = "softmax"
-    DEFAULT_LOSS = "xe"
-
-    def monitors(self, **kwargs: Any) -> list[tuple[str, Variable]]:
-        """``err`` and, for a cross-entropy loss, ``acc`` (accuracy)."""
-        result = super().monitors(**kwargs)
-        loss = self.losses[0]
-        if isinstance(loss, _losses.CrossEntropy):
-            result.append(("acc", loss.accuracy(self.build_graph(self.regularizers(**kwargs)))))
-        return result
-
-    def predict_proba(self, x: Any, **kwargs: Any) -> np.ndarray:
-        """Class probabilities (the output layer's ``out``)."""
-        return super().predict(x, **kwargs)
-
-    def predict(self, x: Any, **kwargs: Any) -> np.ndarray:
-        """The most probable class of each example (int64)."""
-        return np.argmax(self.predict_proba(x, **kwargs), axis=-1)
-
-    def predict_logit(self, x: Any, **kwargs: Any) -> np.ndarray:
-        """The output layer's values before the softmax (its ``pre`` output)."""
-        name = self.layers[-1].full_name("pre")
-        regs = self.regularizers(**kwargs)
-        if name not in self.build_graph(regs):
-            raise KeyError(f"output layer {self.layers[-1].name!r} has no 'pre' output")
-        return self._compiled((name,), regs)(*self._arrays(x))[0]
-
-    def score(self, x: Any, y: Any, w: Any = None, **kwargs: Any) -> float:
-        """Accuracy: the (weighted) fraction of examples whose predicted class is ``y``.
-
-        Raises
-        ------
-        ValueError
-            For labels outside ``[0, n_classes - 1]`` (they could never be predicted).
-        """
-        y = np.asarray(y)
-        classes = self.layers[-1].size
-        if y.size and y.dtype.kind in "iuf" and (y.min() < 0 or y.max() > classes - 1):
-            raise ValueError(
-                f"{type(self).__name__}.score: labels must lie in [0, {classes - 1}] (the output layer "
-                f"{self.layers[-1].name!r} has {classes} classes), got labels from {y.min()} to {y.max()}"
-            )
-        correct = (self.predict(x, **kwargs) == y).astype(np.float64)
-        if w is None:
-            return float(correct.mean())
-        w = np.asarray(w, dtype=np.float64)
-        return float((w * correct).sum() / w.sum())
-
-
-class Autoencoder(Network):
-    """A network trained to reproduce its input; the loss target is the input itself."""
-
-    def _loss_target(self, cls: type[_losses.Loss]) -> Any:
-        if issubclass(cls, _losses.CrossEntropy) or len(self.inputs) != 1:
-            return super()._loss_target(cls)
-        out, inp = self.layers[-1].output_shape[-1], self.layers[0].output_shape[-1]
-        if isinstance(out, int) and isinstance(inp, int) and out != inp:
-            raise ConfigurationError(
-                f"Autoencoder: its output layer {self.layers[-1].name!r} has size {out}, but the input has size "
-                f"{inp}; an autoencoder reconstructs its input, so the sizes must match (a Regressor predicts "
-                "other targets)"
-            )
-        return self.inputs[0]
-
-    def score(self, x: Any, y: Any = None, w: Any = None, **kwargs: Any) -> float:
-        """R^2 of the reconstruction of ``x`` (or of ``y`` when given)."""
-        return super().score(x, x if y is None else y, w, **kwargs)
-
-    def _find_output(self, layer: Any) -> str:
-        if layer is None:
-            layer = len(self.layers) // 2
-        return self._output_key(layer)
-
-    def encode(self, x: Any, layer: Any = None, sample: bool = False, **kwargs: Any) -> np.ndarray:
-        """The output of ``layer`` (default the middle layer) for ``x``.
-
-        Parameters
-        ----------
-        x : ndarray
-        layer : int, str or Layer, optional
-            A layer (index, name or instance) or an output name ``'hid1:pre'``.
-        sample : bool
-            Return a binary sample with these probabilities instead.
-        """
-        enc = self._compiled((self._find_output(layer),), self.regularizers(**kwargs))(*self._arrays(x))[0]
-        if sample:
-            return np.random.binomial(n=1, p=np.clip(enc, 0, 1)).astype(np.uint8)
-        return enc
-
-    def decode(self, z: Any, layer: Any = None, **kwargs: Any) -> np.ndarray:
-        """The network output computed from ``z`` given as the output of ``layer`` (default the middle layer).
-
-        Raises
-        ------
-        ConfigurationError
-            If a later layer needs another output of the layers before ``layer``.
-        TypeError
-            For keyword arguments: regularizers do not apply to decoding.
-        """
-        if kwargs:
-            raise TypeError(f"decode: unexpected keyword arguments {sorted(kwargs)}")
-        key = self._find_output(layer)
-        fkey = ("decode", key)
-        if fkey not in self._functions:
-            from . import tensor as T
-
-            src = self.build_graph()[key]
-            inner = tuple(d if isinstance(d, int) else None for d in src.type.shape[1:])
-            zvar = T.tensor(src.dtype, shape=(None,) + inner, name="code")
-            owner = key.split(":", 1)[0]
-            index = next(i for i, lyr in enumerate(self.layers) if lyr.name == owner)
-            outputs: dict[str, Variable] = {key: zvar}
-            for lyr in self.layers[index + 1 :]:
-                try:
-                    outputs.update(lyr.connect(outputs))
-                except ConfigurationError as exc:
-                    raise ConfigurationError(f"cannot decode from {key!r}: {exc}") from None
-            out = outputs[self.layers[-1].output_name]
-            self._functions[fkey] = function([zvar], out, name=f"{type(self).__name__}.decode")
-        return self._functions[fkey](z)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import tensor as T
+from .. import tensor as T
 
 __all__ = ["finite_probe", "NonFiniteStepError", "Snapshot"]
 

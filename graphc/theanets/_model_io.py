@@ -21,7 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from ..export.budget import BudgetError
+from ..export.io import atomic_write_bytes
 from ._file_checks import FileContentError, read_archive, read_description, require_finite, to_values
+from ._formats import FORMAT, SPEC_KEY, VERSION
 from ._model_check import (
     DrawLedger,
     check_description,
@@ -31,9 +34,7 @@ from ._model_check import (
     guarded_spec,
     model_expect,
 )
-from .export.budget import BudgetError
-from .export.io import atomic_write_bytes
-from .layers.theanets_base import ConfigurationError, Layer
+from .layers.base import ConfigurationError, Layer
 
 __all__ = [
     "save_model",
@@ -47,9 +48,6 @@ __all__ = [
     "VERSION",
 ]
 
-SPEC_KEY = "__graphc_model__"
-FORMAT = "graphc.theanets-model"
-VERSION = 1
 
 
 def _jsonable(value: Any, where: str) -> Any:
@@ -118,11 +116,10 @@ def _model_class(base: type, name: str) -> type:
         if cls.__name__ == name:
             return cls
         stack.extend(cls.__subclasses__())
-    from .models import Network
-
-    if base is not Network:
-        found = _model_class(Network, name)
-        raise TypeError(f"the file holds a {found.__name__}, not a {base.__name__}; load it with Network.load")
+    root = next(c for c in reversed(base.__mro__) if "load" in c.__dict__)  # Network, without importing it
+    if base is not root:
+        found = _model_class(root, name)
+        raise TypeError(f"the file holds a {found.__name__}, not a {base.__name__}; load it with {root.__name__}.load")
     raise ValueError(f"the file holds a model of class {name!r}, which is not defined; import it before loading")
 
 

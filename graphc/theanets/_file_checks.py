@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .export.arrays import read_npz
-from .export.budget import BudgetError
+from ..export.arrays import read_npz
+from ..export.budget import BudgetError
 
 __all__ = [
     "FileContentError",

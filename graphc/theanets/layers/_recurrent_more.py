@@ -1,7 +1,7 @@
 """More theanets recurrent layers: MRNN, SCRN, Clockwork and Bidirectional.
 
 The common options (``h_0``, ``direction``, ``bptt_limit``, ``radius``,
-``mask``) are described in :mod:`graphc.layers.theanets_recurrent`.
+``mask``) are described in :mod:`graphc.theanets.layers.recurrent`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import tensor as T
-from ..config import config
-from ..tensor.shared import SharedVariable
-from ..tensor.variable import Variable
-from . import theanets_recurrent_gated  # noqa: F401  (registers the gated forms Bidirectional may use)
-from .theanets_base import ConfigurationError, Layer, LayerInputs, Shape
-from .theanets_recurrent import _RATE_MODES, Recurrent, _is_int
+from ... import tensor as T
+from ...config import config
+from ...tensor.shared import SharedVariable
+from ...tensor.variable import Variable
+from . import _recurrent_gated  # noqa: F401  (registers the gated forms Bidirectional may use)
+from ._rnn import _RATE_MODES, Recurrent, _is_int
+from .base import ConfigurationError, Layer, LayerInputs, Shape
 
 __all__ = ["MRNN", "SCRN", "Clockwork", "Bidirectional"]
 
@@ -99,13 +99,13 @@ class SCRN(Recurrent):
     ----------
     rate : str
         ``'vector'`` (default): ``r = sigmoid(r)`` with a learned ``r``; or
-        the fixed ``'uniform'``/``'log'`` rates of :class:`~graphc.layers.RRNN`.
+        the fixed ``'uniform'``/``'log'`` rates of :class:`~graphc.theanets.layers.RRNN`.
     s_0 : str, optional
         Name of the output holding the initial context state (default zeros).
     context_size : int, optional
         Number of context units ``C``; default ``size``.
     rate_values : sequence of float, optional
-        The fixed rates (see :class:`~graphc.layers.RRNN`).
+        The fixed rates (see :class:`~graphc.theanets.layers.RRNN`).
     **kwargs
         As :class:`Recurrent`.
 
@@ -212,7 +212,7 @@ class Clockwork(Recurrent):
 
     Notes
     -----
-    Parameters as :class:`~graphc.layers.RNN` (``xh``, ``hh``, ``b``); outputs
+    Parameters as :class:`~graphc.theanets.layers.RNN` (``xh``, ``hh``, ``b``); outputs
     ``pre`` and ``out``.  ``t`` counts the steps in the order they run, so a
     ``direction='back'`` layer updates every module at its first step (the
     last time step), and equals the forward layer on the time-reversed input.
@@ -289,7 +289,7 @@ class Bidirectional(Layer):
     worker : str
         The recurrent form of the workers (default ``'rnn'``).
     **kwargs
-        As :class:`~graphc.layers.TheanetsLayer`, and the worker's own options
+        As :class:`~graphc.theanets.Layer`, and the worker's own options
         (``h_0``, ``bptt_limit``, ``rate``...), passed to both workers.
 
     Attributes

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor.variable import Variable
+from ..tensor.variable import Variable
 
 __all__ = ["Batches", "DEFAULT_CALLABLE_BATCHES"]
 

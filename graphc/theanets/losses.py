@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from . import tensor as T
-from .config import config
-from .tensor.variable import Variable
+from .. import tensor as T
+from ..config import config
+from ..tensor.variable import Variable
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "CrossEntropy"]
 

@@ -38,15 +38,15 @@ from typing import Any
 
 import numpy as np
 
+from .. import tensor as T
+from .. import updates as _updates
+from ..runtime import function
+from ..train.grad import grad as _grad
 from . import losses as _losses
 from . import regularizers as _regularizers
-from . import tensor as T
-from . import updates as _updates
 from ._step_guard import NonFiniteStepError, Snapshot, finite_probe
 from ._training_data import Batches
 from ._training_options import halflife, progress_enabled, read_options
-from .runtime import function
-from .train.grad import grad as _grad
 
 __all__ = ["Trainer", "ALGORITHMS", "progress_enabled"]
 
@@ -71,7 +71,7 @@ _TRAINER_OPTIONS = frozenset(
 
 
 class Trainer:
-    """Trains a theanets :class:`~graphc.models.Network` with one of :data:`ALGORITHMS`.
+    """Trains a theanets :class:`~graphc.theanets.graph.Network` with one of :data:`ALGORITHMS`.
 
     Parameters
     ----------

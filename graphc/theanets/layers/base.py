@@ -21,11 +21,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..config import config
-from ..tensor.shared import SharedVariable, shared
-from ..tensor.variable import Variable, provenance
-from . import theanets_activations as activations
-from .theanets_util import LayerInputs, random_matrix, random_vector
+from ...config import config
+from ...tensor.shared import SharedVariable, shared
+from ...tensor.variable import Variable, provenance
+from .. import activations as activations
+from ..util import LayerInputs, random_matrix, random_vector
 
 __all__ = ["Layer", "ConfigurationError", "LayerInputs", "random_matrix", "random_vector"]
 
@@ -77,7 +77,7 @@ class Layer:
     name : str, optional
         Defaults to the lowercased class name and a counter (``'feedforward3'``).
     activation : str, optional
-        An activation name, see :mod:`graphc.layers.theanets_activations`.
+        An activation name, see :mod:`graphc.theanets.activations`.
         Defaults to ``'relu'``.
     shape : tuple of int, optional
         The output shape without the batch axis; its last entry is the size.

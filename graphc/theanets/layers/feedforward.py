@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import tensor as T
-from ..config import config
-from ..tensor.variable import Variable
-from .theanets_base import ConfigurationError, Layer, LayerInputs, Shape
+from ... import tensor as T
+from ...config import config
+from ...tensor.variable import Variable
+from .base import ConfigurationError, Layer, LayerInputs, Shape
 
 __all__ = ["Input", "Concatenate", "Flatten", "Product", "Reshape", "Feedforward", "Classifier", "Tied"]
 
