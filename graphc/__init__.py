@@ -24,7 +24,7 @@ from . import (  # noqa: E402
 from .config import config  # noqa: E402
 from .ir.build import MissingInputError  # noqa: E402
 from .runtime import Function, UnusedInputError, function  # noqa: E402
-from .runtime.inputs_spec import In  # noqa: E402
+from .runtime.inputs_spec import In, Out, Param  # noqa: E402
 from .scan_module import foldl, foldr, map, reduce  # noqa: E402, A004 - Theano's theano.map, theano.reduce
 from .tensor.scan import scan  # noqa: E402
 from .tensor.shared import SharedVariable, shared  # noqa: E402
@@ -37,6 +37,7 @@ from .compile.mode import Mode  # noqa: E402
 from .gradient import Lop, Rop  # noqa: E402
 from .printing import pp, pprint  # noqa: E402
 from .tensor.clone import clone  # noqa: E402
+from .tensor.linalg import dot  # noqa: E402  (theano.dot)
 from .tensor.variable import Variable  # noqa: E402
 
 __all__ = [
@@ -68,4 +69,4 @@ __all__ = [
     "regularization",
     "updates",
 ]
-__all__ += ["compile", "gof", "gradient", "ifelse", "printing", "sandbox", "Mode", "Lop", "Rop", "pp", "pprint", "clone", "Variable"]
+__all__ += ["Out", "Param", "dot", "compile", "gof", "gradient", "ifelse", "printing", "sandbox", "Mode", "Lop", "Rop", "pp", "pprint", "clone", "Variable"]

@@ -795,9 +795,10 @@ def function(
         from ..compile.mode import get_mode
 
         get_mode(mode)  # refuses the modes graphc cannot honour (DebugMode...) and unknown names
-    from .inputs_spec import unpack_inputs
+    from .inputs_spec import unpack_inputs, unwrap_outputs
 
     inputs, givens, updates, in_spec = unpack_inputs(inputs, givens, updates)
+    outputs = unwrap_outputs(outputs)
     fn = Function(
         inputs,
         outputs,

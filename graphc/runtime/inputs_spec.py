@@ -25,7 +25,7 @@ from typing import Any
 from ..tensor.shared import SharedVariable, shared
 from ..tensor.variable import Variable
 
-__all__ = ["In", "InputsSpec", "unpack_inputs"]
+__all__ = ["In", "Param", "Out", "InputsSpec", "unpack_inputs", "unwrap_outputs"]
 
 _MISSING = object()
 
@@ -172,3 +172,47 @@ def _pairs(items: Any) -> list[tuple[Any, Any]]:
     if isinstance(items, Sequence) and len(items) == 2 and isinstance(items[0], Variable) and not isinstance(items[1], tuple):
         return [tuple(items)]  # type: ignore[list-item]
     return [tuple(p) for p in items]  # type: ignore[misc]
+
+
+def Param(  # noqa: N802  (Theano 0.x's name)
+    variable: Variable,
+    default: Any = None,
+    name: str | None = None,
+    mutable: bool = False,
+    strict: bool = False,
+    allow_downcast: bool | None = None,
+    implicit: bool | None = None,
+    borrow: bool | None = None,
+) -> In:
+    """Theano 0.x's ``theano.Param(variable, default, name)``: an :class:`In` whose ``value`` is ``default``."""
+    return In(
+        variable, name=name, value=default, mutable=mutable, strict=strict, allow_downcast=allow_downcast,
+        implicit=implicit, borrow=borrow,
+    )  # fmt: skip
+
+
+class Out:
+    """Theano's ``theano.Out(variable, borrow=False)``: a function output with options.
+
+    graphc's outputs are always fresh arrays, so ``borrow`` changes nothing; ``graphc.function``
+    takes an ``Out`` wherever it takes an output variable.
+    """
+
+    def __init__(self, variable: Variable, borrow: bool = False) -> None:
+        if not isinstance(variable, Variable):
+            raise TypeError(f"Out() needs a symbolic variable, got {type(variable).__name__} {variable!r}")
+        self.variable = variable
+        self.borrow = borrow
+
+    def __repr__(self) -> str:
+        return f"Out({self.variable!r})"
+
+
+
+def unwrap_outputs(outputs: Any) -> Any:
+    """``outputs`` with each :class:`Out` replaced by its variable (the list, single or dict form kept)."""
+    if isinstance(outputs, Out):
+        return outputs.variable
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(o.variable if isinstance(o, Out) else o for o in outputs)
+    return outputs

@@ -168,4 +168,18 @@ def grad(*args, **kwargs):  # type: ignore[no-untyped-def]
     return _grad(*args, **kwargs)
 
 
+def Rop(*args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N802  (Theano's name)
+    """``T.Rop``: see :func:`graphc.gradient.Rop`."""
+    from .. import gradient
+
+    return gradient.Rop(*args, **kwargs)
+
+
+def Lop(*args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N802  (Theano's name)
+    """``T.Lop``: see :func:`graphc.gradient.Lop`."""
+    from .. import gradient
+
+    return gradient.Lop(*args, **kwargs)
+
+
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -35,10 +35,12 @@ def _float(x: Any) -> Variable:
 
 
 def softmax(x: Any, axis: int = -1) -> Variable:
-    """Softmax along ``axis`` (the last axis by default, as Theano's rows)."""
+    """Softmax along ``axis`` (the last axis by default, as Theano's rows); a vector gives a ``(1, n)`` row."""
     v = _float(x)
     if v.ndim == 0:
         raise ValueError(f"softmax: expected at least 1 dim, got {v!r}")
+    if v.ndim == 1 and axis == -1:
+        v = v.dimshuffle("x", 0)  # as Theano: a vector is one row, and its softmax a (1, n) matrix
     return apply_op("softmax", [v], axis=axis % v.ndim)  # type: ignore[return-value]
 
 

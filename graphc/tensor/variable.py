@@ -110,6 +110,9 @@ class Apply:
         _APPLY_SERIAL = itertools.count(max(next(_APPLY_SERIAL), self.serial + 1))
 
 
+_COMPARISONS = frozenset({"eq", "neq", "lt", "le", "gt", "ge"})
+
+
 class Variable(NumpyMethods):
     """A symbolic tensor.
 
@@ -185,10 +188,24 @@ class Variable(NumpyMethods):
         return f"<{label}: {self.type}>"
 
     def __bool__(self) -> bool:
-        raise TypeError(
-            f"symbolic variable {self!r} has no truth value; use T.switch/T.where for "
-            "conditionals and T.eq for elementwise comparison"
-        )
+        # as Theano: a variable is true (``if W:``, ``W or default``), but a comparison has no truth
+        # value (``a < b < c`` would silently test only half)
+        if self.owner is not None and self.owner.op in _COMPARISONS:
+            raise TypeError(
+                f"symbolic variable {self!r} has no truth value; use T.switch/T.where for "
+                "conditionals and T.eq for elementwise comparison"
+            )
+        return True
+
+    @property
+    def tag(self) -> Any:
+        """Theano's scratch space for annotations (``x.tag.test_value = ...``); graphc stores and ignores them."""
+        tag = self.__dict__.get("_tag")
+        if tag is None:
+            import types
+
+            tag = self.__dict__["_tag"] = types.SimpleNamespace()
+        return tag
 
     def __len__(self) -> int:
         if self.ndim == 0:

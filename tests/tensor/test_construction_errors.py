@@ -62,17 +62,15 @@ def test_dot_values_match_numpy_dot():
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
 
-def test_truth_value_of_a_variable_raises_type_error():
+def test_truth_value_of_a_comparison_raises_type_error():
+    """As Theano: a variable is true (``if W:``), a comparison has no truth value (``a < b < c``)."""
     x = T.matrix("x")
+    assert bool(x) and bool(T.exp(x)) and (x or None) is x
+    for cmp in (x > 0, x < 0, x >= 0, x <= 0, T.eq(x, 0), T.neq(x, 0)):
+        with pytest.raises(TypeError, match="has no truth value"):
+            bool(cmp)
     with pytest.raises(TypeError):
-        if x:
-            pass
-    with pytest.raises(TypeError):
-        bool(x > 0)
-    with pytest.raises(TypeError):
-        _ = x and x
-    with pytest.raises(TypeError):
-        _ = not T.scalar("s")
+        _ = 0 < x < 1
 
 
 def test_equality_is_identity():

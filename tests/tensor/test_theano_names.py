@@ -181,3 +181,27 @@ def test_export_runs_in_onnx_runtime_and_reference():
     for got in run_exported([T.sort(s, axis=0), T.argsort(s)], [s], {"s": A}):
         np.testing.assert_array_equal(got[0], np.sort(A, 0))
         np.testing.assert_array_equal(got[1], np.argsort(A, kind="stable"))
+
+
+def test_theano_0x_param_out_tag_dot_rop_and_vector_softmax():
+    import graphc as theano
+
+    x, W = T.vector("x"), T.matrix("W")
+    f = theano.function([theano.Param(x, default=np.ones(3, np.float32), name="xx")], theano.Out(x * 2, borrow=True))
+    np.testing.assert_array_equal(f(), [2, 2, 2])
+    np.testing.assert_array_equal(f(xx=np.arange(3, dtype=np.float32)), [0, 2, 4])
+    with pytest.raises(TypeError, match="Out\\(\\) needs a symbolic variable"):
+        theano.Out(3)
+    x.tag.test_value = np.ones(3)
+    assert x.tag.test_value.shape == (3,)
+    w = np.arange(6, dtype=np.float32).reshape(3, 2)
+    v = np.ones(3, np.float32)
+    np.testing.assert_allclose(theano.function([x, W], theano.dot(x, W))(v, w), v @ w)
+    V = T.matrix("V")
+    jvp = theano.function([x, W, V], T.Rop(T.dot(x, W), W, V), on_unused_input="ignore")
+    np.testing.assert_allclose(jvp(v, w, 2 * w), v @ (2 * w), rtol=1e-6)  # linear in W: the Rop along V is x . V
+    sm = T.nnet.softmax(x)
+    assert sm.ndim == 2
+    out = theano.function([x], sm)(np.array([1.0, 2.0, 3.0], np.float32))
+    assert out.shape == (1, 3)
+    np.testing.assert_allclose(out[0], np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum(), rtol=1e-6)
