@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -276,3 +277,26 @@ def test_a_failing_comparison_fails_check(work, capsys):
     assert main(["check", str(work / "noisy.onnx")]) == 1
     out = capsys.readouterr().out
     assert "FAIL output y" in out and "check FAILED" in out
+
+
+def test_the_installed_command_exports_and_runs_a_lasagne_network(work):
+    """Through the console script: InputLayer names are the model's inputs; --training --loss on layers."""
+    import shutil
+
+    exe = shutil.which("graphc") or str(Path(sys.executable).parent / "graphc")
+    if not Path(exe).exists():
+        pytest.skip("the graphc console script is not installed in this environment")
+    res = subprocess.run([exe, "export", "nets.py:classifier", "-o", "clf_inf.onnx"], capture_output=True, text=True, cwd=work)
+    assert res.returncode == 0, res.stderr
+    np.save(work / "xc.npy", np.ones((3, 5), np.float32))
+    res = subprocess.run([exe, "run", "clf_inf.onnx", "--input", "x=xc.npy", "-o", "clf_out.npz"], capture_output=True,
+                         text=True, cwd=work)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    with np.load(work / "clf_out.npz") as got:
+        (probs,) = got.values()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    res = subprocess.run([exe, "export", "nets.py:classifier", "-o", "clf_step.onnx", "--training", "--loss",
+                          "categorical_crossentropy", "--algo", "sgd", "--learning-rate", "0.1"], capture_output=True,
+                         text=True, cwd=work)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "data inputs: x (x_dim0, 5), target (target_dim0)" in res.stdout and (work / "clf_step.state.npz").exists()
