@@ -2,8 +2,9 @@
 
 ``grad_clip``, ``zero_grad``, ``disconnected_grad`` and ``consider_constant`` are
 identities in the forward pass that change what flows back.  ``jacobian`` and
-``hessian`` differentiate one output element at a time, so the differentiated
-expression's length must be static (Theano loops with ``scan`` instead).  ``Lop`` is
+``hessian`` differentiate one output element at a time: unrolled when the
+differentiated expression's length is static, and, as Theano, in a ``scan`` over
+its elements when the length is known only at run time.  ``Lop`` is
 a gradient with given output cotangents; ``Rop`` (forward mode) is computed from it
 by differentiating the ``Lop``, which is linear in the cotangent, once more.
 """
@@ -15,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import as_tensor_variable, stack, zeros_like
+from .tensor import arange, as_tensor_variable, stack, zeros_like
 from .tensor.elemwise import grad_clip as _grad_clip
+from .tensor.scan import scan
 from .tensor.variable import Variable
 from .train import DisconnectedInputError, grad
 
@@ -109,14 +111,14 @@ def consider_constant(x: Any) -> Variable:
     return _blocked(x)
 
 
-def _static_length(v: Variable, fn: str) -> int:
-    n = v.type.shape[0]
-    if not isinstance(n, (int, np.integer)):
-        raise NotImplementedError(
-            f"{fn}: the length of {v!r} is only known at run time; graphc differentiates one element at a time "
-            "and needs a static length (declare it, e.g. T.vector('y', shape=(5,)))"
-        )
-    return int(n)
+def _scanned_rows(y: Variable, targets: list[Variable], kw: dict[str, Any]) -> list[Variable]:
+    """Theano's Jacobian loop: a ``scan`` over ``arange(len(y))`` whose step is ``grad(y[i], targets)``."""
+
+    def row(i: Variable, y_: Variable, *wrt: Variable) -> list[Variable]:
+        return grad(y_[i], list(wrt), **kw)
+
+    rows, _ = scan(row, sequences=arange(y.shape[0]), non_sequences=[y, *targets], name="jacobian", return_list=True)
+    return rows
 
 
 def jacobian(
@@ -127,7 +129,8 @@ def jacobian(
     Parameters
     ----------
     expression : scalar or vector tensor
-        A vector needs a static length.
+        A vector of static length is differentiated element by element (unrolled); one whose
+        length is known only at run time, in a ``scan`` over its elements (as Theano).
     wrt : Variable or list of Variable
     consider_constant, disconnected_inputs
         As for :func:`graphc.grad`.
@@ -145,9 +148,11 @@ def jacobian(
     kw = {"consider_constant": consider_constant, "disconnected_inputs": disconnected_inputs}
     if y.ndim == 0:
         out = grad(y, targets, **kw)
-    else:
-        rows = [grad(y[i], targets, **kw) for i in range(_static_length(y, "jacobian"))]
+    elif isinstance(y.type.shape[0], (int, np.integer)) and y.type.shape[0] > 0:
+        rows = [grad(y[i], targets, **kw) for i in range(int(y.type.shape[0]))]
         out = [stack([r[k] for r in rows], axis=0) for k in range(len(targets))]
+    else:
+        out = _scanned_rows(y, targets, kw)
     return out[0] if single else out
 
 
@@ -160,7 +165,6 @@ def hessian(
     ----------
     cost : scalar tensor
     wrt : vector Variable or list of them
-        Each of static length.
     consider_constant, disconnected_inputs
         As for :func:`graphc.grad`.
 

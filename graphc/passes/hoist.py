@@ -187,10 +187,12 @@ def _hoist_one(graph: Graph, scan: int) -> int:
         is_state = kinds[nid] == "state"
         if is_state or body.uses((nid, 0)) or body.output_uses((nid, 0)):
             keep.append(nid)
+    if not a["has_n_steps"] and not any(kinds[nid] == "seq" for nid in keep):
+        # nothing per-step remains (every step computes the same): the first sequence, unread,
+        # still gives the loop its length (the body was already rewritten, so bailing out is no option)
+        keep.insert(0, body.inputs[0])
     dropped = [nid for nid in body.inputs if nid not in keep]
     seq_in = [nid for nid in keep if kinds[nid] == "seq"]
-    if not seq_in and not a["has_n_steps"]:
-        return 0  # the loop would lose its length: leave it (rare: nothing per-step remains)
     body.inputs = keep
     for nid in dropped:
         body.remove_node(nid)

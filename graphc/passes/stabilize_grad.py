@@ -12,6 +12,9 @@ and ``neg``) and
   ``binary_crossentropy(sigmoid(x), t)``), ``s * (a / s - r)`` -> ``a - s * r``
   (the softmax rule's ``y * (g - sum(g * y))``);
 * turns ``exp(x) / (1 + exp(x))`` into ``sigmoid(x)``;
+* cancels ``1 - sigmoid(y)`` against ``sigmoid(x)`` when ``x = -y`` (and ``sigmoid(y)``
+  against ``sigmoid(x)`` when ``x = y`` as a signed sum: the gradient of the hand-written
+  logistic ``1 / (1 + exp(-z))`` once the stabilize pass has made a sigmoid of it);
 * moves a factor ``s`` into a scatter of a gathered quotient:
   ``take_along_axis_grad(e / take_along_axis(s, i), i) * s`` ->
   ``take_along_axis_grad(e, i)`` (categorical cross-entropy with integer targets).
@@ -32,7 +35,7 @@ from ..ir.types import TensorType
 from .base import Pass, for_each_graph, log
 from .pattern import emit, emit_const
 
-__all__ = ["cancel_quotients", "CANCEL_QUOTIENTS"]
+__all__ = ["cancel_quotients", "CANCEL_QUOTIENTS", "linear_terms", "same_sum", "negates"]
 
 #: producers of the denominators this pass cancels
 CANCELLABLE = frozenset({"sigmoid", "softmax", "exp"})
@@ -95,6 +98,73 @@ def _terms(graph: Graph, v: Value, sign: int = 1, out: list[tuple[int, Value]] |
     else:
         out.append((sign, v))
     return out
+
+
+def _scalar_const(graph: Graph, v: Value) -> float | None:
+    c = graph.data(v[0])
+    if c.kind == "const" and c.value is not None and c.value.size == 1:
+        return float(c.value.reshape(()))
+    return None
+
+
+def linear_terms(graph: Graph, v: Value, sign: int = 1, out: list[tuple[int, Value]] | None = None) -> list[tuple[int, Value]]:
+    """``v`` as a signed sum (through ``add``, ``sub``, ``neg`` and ``mul`` by -1), zero constants dropped.
+
+    The forms graphc builds for a negation: ``neg(x)``, ``-1 * x``, ``0 - x`` and ``-a - b``.
+    """
+    out = [] if out is None else out
+    op = _op(graph, v)
+    if len(out) > MAX_TERMS:
+        out.append((sign, v))
+    elif op in ("add", "sub"):
+        a, b = _args(graph, v)
+        linear_terms(graph, a, sign, out)
+        linear_terms(graph, b, -sign if op == "sub" else sign, out)
+    elif op == "neg":
+        linear_terms(graph, _args(graph, v)[0], -sign, out)
+    elif op == "mul" and -1.0 in (_scalar_const(graph, _args(graph, v)[0]), _scalar_const(graph, _args(graph, v)[1])):
+        a, b = _args(graph, v)
+        linear_terms(graph, b if _scalar_const(graph, a) == -1.0 else a, -sign, out)
+    elif _scalar_const(graph, v) != 0.0:
+        out.append((sign, v))
+    return out
+
+
+def _signed(terms: list[tuple[int, Value]], flip: int = 1) -> list[tuple[int, Value]]:
+    return sorted((s * flip, v) for s, v in terms)
+
+
+def same_sum(graph: Graph, a: Value, b: Value) -> bool:
+    """Whether ``a`` and ``b`` are the same signed sum of the same values (``x - y`` and ``-y + x``)."""
+    return a == b or _signed(linear_terms(graph, a)) == _signed(linear_terms(graph, b))
+
+
+def negates(graph: Graph, a: Value, b: Value) -> bool:
+    """Whether ``a = -b`` as signed sums (``neg(x)``, ``-1 * x``, ``0 - x`` against ``x``; ``-a - b`` against ``a + b``)."""
+    return _signed(linear_terms(graph, a)) == _signed(linear_terms(graph, b), -1)
+
+
+def _as_sigmoid(graph: Graph, v: Value) -> tuple[Value, bool] | None:
+    """``(x, False)`` for ``v = sigmoid(x)``, ``(x, True)`` for ``v = 1 - sigmoid(x)``, else None."""
+    op = _op(graph, v)
+    if op == "sigmoid":
+        return _args(graph, v)[0], False
+    if op == "sub":
+        one, s = _args(graph, v)
+        c = graph.data(one[0])
+        if c.kind == "const" and c.value is not None and bool(np.all(c.value == 1)) and _op(graph, s) == "sigmoid":
+            return _args(graph, s)[0], True
+    return None
+
+
+def _same_sigmoid(graph: Graph, den: Value, num: Value) -> bool:
+    """Whether ``num`` and ``den`` are one sigmoid: ``sigmoid(x)`` against ``1 - sigmoid(-x)``, or two sigmoids of one sum."""
+    a, b = _as_sigmoid(graph, num), _as_sigmoid(graph, den)
+    if a is None or b is None or graph.type_of(num) != graph.type_of(den):
+        return False
+    (x, cx), (y, cy) = a, b
+    # sigmoid(x) = 1 - sigmoid(-x)
+    return same_sum(graph, x, y) if cx == cy else negates(graph, x, y)
 
 
 def _cancellable(graph: Graph, v: Value) -> bool:
@@ -165,6 +235,13 @@ def _cancel(graph: Graph, m: Mono) -> bool:
             m.nums.remove(d)
             m.dens.remove(d)
             changed = True
+            continue
+        for n in m.nums:
+            if _same_sigmoid(graph, d, n):
+                m.nums.remove(n)
+                m.dens.remove(d)
+                changed = True
+                break
     while _scatter_cancel(graph, m):
         changed = True
     return changed

@@ -630,6 +630,26 @@ class Function:
     def __repr__(self) -> str:
         return f"<graphc.Function {self.name}: inputs {self.input_names}, {self._n_out} outputs, {len(self._updates)} updates, {self.device}>"
 
+    @property
+    def maker(self) -> Any:
+        """Theano's ``f.maker``; ``f.maker.fgraph`` has ``.inputs``, ``.outputs`` and ``.toposort()``.
+
+        ``fgraph.inputs`` are the inputs then the shared variables the function reads,
+        ``fgraph.outputs`` the outputs then the updated values (Theano's order), and
+        ``toposort()`` the Apply nodes (``.op``, ``.inputs``, ``.outputs``) between them,
+        each after those it depends on.  These are the expressions the function was built
+        from, before graphc's passes (Theano shows its graph after its optimizations).
+        """
+        from types import SimpleNamespace
+
+        from ..gof.graph import io_toposort
+
+        ins = list(self.inputs)
+        ins += [var for _, var in self._shared if all(var is not v for v in ins)]
+        outs = list(self.outputs) + [new for _, new in self._updates]
+        fgraph = SimpleNamespace(inputs=ins, outputs=outs, toposort=lambda: io_toposort(ins, outs))
+        return SimpleNamespace(fgraph=fgraph, function=self)
+
 
 _MISSING = object()
 

@@ -155,6 +155,7 @@ from .extra_shape import (  # noqa: E402
     patternbroadcast,
     repeat,
     roll,
+    specify_shape,
     tile,
     unbroadcast,
     vertical_stack,

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config import config
 from ..ir.types import Dim, DimLike, TensorType, as_dtype
+from .typed import TensorType as _TensorType
 from .variable import TensorConstant, Variable
 
 __all__ = [
@@ -149,22 +150,23 @@ matrix = _maker(2)
 tensor3 = _maker(3)
 tensor4 = _maker(4)
 tensor5 = _maker(5)
-iscalar = _maker(0, "int32")
-lscalar = _maker(0, "int64")
-ivector = _maker(1, "int32")
-lvector = _maker(1, "int64")
-imatrix = _maker(2, "int32")
-lmatrix = _maker(2, "int64")
-fscalar = _maker(0, "float32")
-fvector = _maker(1, "float32")
-fmatrix = _maker(2, "float32")
-ftensor3 = _maker(3, "float32")
-ftensor4 = _maker(4, "float32")
-dscalar = _maker(0, "float64")
-dvector = _maker(1, "float64")
-dmatrix = _maker(2, "float64")
-bvector = _maker(1, "int8")  # Theano: b is int8 ("byte")
-bmatrix = _maker(2, "int8")
+# Theano's prefixed constructors are TensorType instances (callable, comparable with ``x.type``)
+iscalar = _TensorType("int32", ())
+lscalar = _TensorType("int64", ())
+ivector = _TensorType("int32", (False,))
+lvector = _TensorType("int64", (False,))
+imatrix = _TensorType("int32", (False, False))
+lmatrix = _TensorType("int64", (False, False))
+fscalar = _TensorType("float32", ())
+fvector = _TensorType("float32", (False,))
+fmatrix = _TensorType("float32", (False, False))
+ftensor3 = _TensorType("float32", (False,) * 3)
+ftensor4 = _TensorType("float32", (False,) * 4)
+dscalar = _TensorType("float64", ())
+dvector = _TensorType("float64", (False,))
+dmatrix = _TensorType("float64", (False, False))
+bvector = _TensorType("int8", (False,))  # Theano: b is int8 ("byte")
+bmatrix = _TensorType("int8", (False, False))
 
 
 def constant(value: Any, name: str | None = None, dtype: Any = None) -> TensorConstant:

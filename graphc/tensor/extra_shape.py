@@ -8,6 +8,7 @@ functions :func:`addbroadcast`, :func:`unbroadcast` and :func:`patternbroadcast`
 graphc has no broadcastable flags: an axis broadcasts exactly when its static size is 1.
 So :func:`addbroadcast` makes the axis statically 1 (a reshape that fails at run time when
 the axis is not 1, as Theano's check does), and :func:`unbroadcast` is the identity.
+:func:`specify_shape` gives a tensor its static sizes the same way.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "flatnonzero",
     "nonzero",
     "nonzero_values",
+    "specify_shape",
 ]
 
 
@@ -383,3 +385,59 @@ def nonzero_values(a: Any) -> Variable:
     from .indexing import take
 
     return take(flatten(as_tensor_variable(a)), flatnonzero(a), axis=0)
+
+
+def specify_shape(x: Any, shape: Any) -> Variable:
+    """Theano's ``specify_shape``: ``x`` with the given sizes, statically known from here on.
+
+    ``(specify_shape(x, (2, 3)) ** 2).shape`` is the constant ``[2, 3]``.  A size that
+    contradicts a statically known one raises here.  At run time each specified axis is
+    checked by a reshape to that size (keeping the other axes' sizes), which fails in
+    ONNX Runtime when the size differs, as Theano's ``SpecifyShape`` assertion does; a
+    tensor with no elements passes any check.
+
+    Parameters
+    ----------
+    x : tensor
+    shape : sequence of int (or None for an axis left as it is), or int symbolic scalars
+        One entry per axis of ``x``.
+
+    Returns
+    -------
+    Variable
+
+    Raises
+    ------
+    ValueError
+        When ``shape`` has the wrong length or contradicts a static size of ``x``.
+    """
+    v = as_tensor_variable(x)
+    if isinstance(shape, Variable):
+        if shape.ndim != 1 or not isinstance(shape.type.shape[0], int):
+            raise ValueError(f"specify_shape: the shape {shape!r} must be a vector of static length")
+        shape = [shape[i] for i in range(shape.type.shape[0])]
+    entries = list(shape) if isinstance(shape, (list, tuple)) else [shape]
+    if len(entries) != v.ndim:
+        raise ValueError(f"specify_shape: shape {tuple(entries)} has {len(entries)} entries for a {v.ndim}-d tensor {v!r}")
+    out = v
+    for i, s in enumerate(entries):
+        if s is None:
+            continue
+        known = v.type.shape[i]
+        if isinstance(s, Variable):
+            if s.ndim != 0 or s.dtype[:3] not in ("int", "uin"):
+                raise TypeError(f"specify_shape: entry {i} must be an int scalar, got {s!r}")
+            value = getattr(s, "value", None)  # a constant: its number
+            if value is None:
+                out = reshape(out, [s if j == i else dim_of(out, j) for j in range(v.ndim)])
+                continue
+            s = value
+        size = int(s)
+        if size < 0:
+            raise ValueError(f"specify_shape: entry {i} is the negative size {size}")
+        if isinstance(known, int):
+            if known != size:
+                raise ValueError(f"specify_shape: axis {i} of {v!r} has the static size {known}, not {size}")
+            continue
+        out = reshape(out, [size if j == i else dim_of(out, j) for j in range(v.ndim)])
+    return out

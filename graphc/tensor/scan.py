@@ -1,7 +1,9 @@
 """``scan``: loops over sequences with carried state (Theano's ``theano.scan``).
 
-The step function is called once, on placeholder variables; what it returns
-becomes the body graph of one ``scan`` op.  The step may read anything from
+The step function is called once, on placeholder variables for the sequence
+elements and states and, as in Theano, on the non-sequences themselves (so the
+step may differentiate with respect to them); what it returns, with the
+non-sequences swapped for placeholders, becomes the body graph of one ``scan`` op.  The step may read anything from
 outside (weights, shared variables, precomputed tensors): those values
 become extra non-sequence inputs of the op automatically, so the body holds
 only per-step work.
@@ -88,7 +90,8 @@ def _inner_flags(outputs: Sequence[Variable], placeholders: set[int], since: int
 
     It is when it depends on a placeholder, or when it is a random op built by
     the step function (serial >= ``since``): each step draws its own sample,
-    as Theano's scan does through the random stream's updates.
+    as Theano's scan does through the random stream's updates.  A random op
+    built before never is, even from a non-sequence: it is drawn once.
     """
     inner: dict[int, bool] = {}
     stack: list[tuple[Variable, bool]] = [(o, False) for o in outputs]
@@ -106,8 +109,11 @@ def _inner_flags(outputs: Sequence[Variable], placeholders: set[int], since: int
             stack.append((v, True))
             stack.extend((i, False) for i in v.owner.inputs if id(i) not in inner)
             continue
-        fresh_random = v.owner.serial >= since and not get_op(v.owner.op).pure
-        inner[id(v)] = fresh_random or any(inner[id(i)] for i in v.owner.inputs)
+        pure = get_op(v.owner.op).pure
+        if not pure and v.owner.serial < since:
+            inner[id(v)] = False  # drawn outside the step (perhaps from a non-sequence): read as a value
+        else:
+            inner[id(v)] = not pure or any(inner[id(i)] for i in v.owner.inputs)
         for o in v.owner.outputs:
             inner[id(o)] = inner[id(v)]
     return inner
@@ -172,7 +178,9 @@ def scan(
         steps: ``x0`` holds the ``-min(taps)`` leading steps on axis 0 (``x0[0]``
         is step ``min(taps)``), and the step receives one value per tap.
     non_sequences : variable or list
-        Passed to every step unchanged.  Values the step reads from outside
+        Passed to every step unchanged: fn receives the variables themselves, so it
+        may differentiate with respect to them (``T.grad(y[i], x)``, Theano's Jacobian
+        loop); the loop reads them as inputs.  Values the step reads from outside
         without listing them are passed the same way.  The step may update a
         shared variable listed here through the argument it receives for it.
     n_steps : int or int scalar, optional
@@ -268,10 +276,12 @@ def scan(
         init_states += [init[j] for j in range(info.depth)]
         state_ph += window
         step_state_args += [window[info.depth + t] for t in info.taps]
+    # as Theano, fn gets the non-sequences themselves (so it may differentiate with respect to
+    # them); the body reads them through these placeholders, swapped in once fn has returned
     nonseq_ph = [_placeholder(v.type, f"{label}.nonseq{k}") for k, v in enumerate(nonseqs)]
     since = next_apply_serial()
     try:
-        returned = fn(*seq_ph, *step_state_args, *nonseq_ph)
+        returned = fn(*seq_ph, *step_state_args, *nonseqs)
     except TypeError as exc:
         if exc.__traceback__ is None or exc.__traceback__.tb_next is not None:
             raise  # raised inside fn, not by the call itself
@@ -288,9 +298,6 @@ def scan(
         raise TypeError(f"{label}: the step returned {len(outs)} values but outputs_info has {len(infos)} entries")
 
     # shared variables the step updates are carried states too: the step reads each one's current value
-    # Theano hands fn a shared non-sequence itself: an update keyed by the argument fn got is its update
-    listed = {id(p): v for p, v in zip(nonseq_ph, nonseqs)}
-    updates = OrderedDict((listed.get(id(var), var), new) for var, new in updates.items())
     shared_vars, shared_new = _shared_updates(updates, label)
     shared_ph = [_placeholder(v.type, f"{label}.shared{k}") for k, v in enumerate(shared_vars)]
     if cond is not None and cond.dtype != "bool":
@@ -299,7 +306,6 @@ def scan(
         cond = neq(cond, 0)
     if shared_vars:
         swap = dict(zip(shared_vars, shared_ph))
-        swap.update({p: swap[v] for p, v in zip(nonseq_ph, nonseqs) if v in swap})
         swapped = clone(outs + shared_new + ([cond] if cond is not None else []), swap)
         outs, shared_new = swapped[: len(outs)], swapped[len(outs) : len(outs) + len(shared_new)]
         cond = swapped[-1] if cond is not None else None
@@ -316,8 +322,9 @@ def scan(
     extra = [o for k, o in enumerate(outs) if not (infos and infos[k].taps)]
     body_results = states_new + extra + ([cond] if cond is not None else [])
 
-    # values read from outside become implicit non-sequences
-    placeholders = {id(p) for p in seq_ph + state_ph + nonseq_ph}
+    # values read from outside become implicit non-sequences; the listed ones count as per-step
+    # inputs here, so what the step computes from them stays in the body, on their placeholders
+    placeholders = {id(p) for p in seq_ph + state_ph} | {id(v) for v in nonseqs}
     captured = [c for c in _captures(body_results, placeholders, since) if id(c) not in {id(v) for v in nonseqs}]
     if strict:
         from .shared import SharedVariable
@@ -327,6 +334,10 @@ def scan(
             raise ValueError(f"{label}: strict scan reads outside values {loose!r}; list them in non_sequences")
     cap_ph = [_placeholder(c.type, f"{label}.capture{k}") for k, c in enumerate(captured)]
     replace = {c: p for c, p in zip(captured, cap_ph)}
+    listed: dict[Any, Variable] = {}
+    for v, p in zip(nonseqs, nonseq_ph):
+        listed.setdefault(v, p)  # a variable listed twice is read through its first placeholder
+    replace.update(listed)
     # a returned value that is a placeholder or an outside value needs an op to own it
     body_outs = [(o, f"out{k}") for k, o in enumerate(body_results)]
     body = build_graph(body_outs, seq_ph + state_ph + nonseq_ph + cap_ph, what=label, replace=replace)
@@ -350,7 +361,7 @@ def scan(
         truncate_gradient=int(truncate_gradient),
         name=label,
         # the step as expressions, for the gradient rule: (seq, state, non-sequence placeholders, outputs)
-        step=(tuple(seq_ph), tuple(state_ph), tuple(nonseq_ph + cap_ph), tuple(states_new + extra)),
+        step=(tuple(seq_ph), tuple(state_ph), tuple(nonseq_ph + cap_ph), tuple(_on_placeholders(states_new + extra, listed))),
     )
     stacked = result if isinstance(result, list) else [result]
     # back to the order fn returned them in
@@ -368,6 +379,17 @@ def scan(
     if not ordered:
         return None, new_values  # as Theano, return_list or not
     return (ordered[0] if len(ordered) == 1 and not return_list else ordered), new_values
+
+
+def _on_placeholders(outs: list[Variable], listed: dict[Any, Variable]) -> list[Variable]:
+    """The step's results with the listed non-sequences read through their placeholders.
+
+    The op's ``step`` attribute promises expressions of its placeholders: the gradient rule
+    swaps them for the values of its choice (fn itself saw the non-sequences).
+    """
+    if not listed:
+        return outs
+    return list(clone(outs, listed))
 
 
 def _last(seq: Variable, steps: Variable) -> Variable:

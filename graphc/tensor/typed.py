@@ -3,6 +3,13 @@
 The dtype prefixes are Theano's: ``b`` int8, ``w`` int16, ``i`` int32, ``l`` int64,
 ``f`` float32, ``d`` float64 (none: ``config.floatX``).  ``row`` is ``(1, n)`` and
 ``col`` is ``(n, 1)`` (broadcastable ``(True, False)`` and ``(False, True)``).
+
+As in Theano, the prefixed constructors (``T.dscalar``, ``T.fmatrix``, ``T.ivector``...)
+are :class:`TensorType` instances: calling one makes a variable, and it compares equal
+to the type of every variable of its dtype and broadcastable pattern
+(``x.type == T.dmatrix``).  The unprefixed ones (``T.matrix``, ``T.row``...) are
+functions taking ``dtype=`` (their dtype is ``config.floatX`` when called), and so are
+the plural ones.
 """
 
 from __future__ import annotations
@@ -11,7 +18,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..ir.types import TensorType as _IRTensorType
-from .basic import tensor
 from .variable import Variable
 
 __all__ = ["TensorType", "row", "col"]
@@ -27,11 +33,25 @@ _KINDS: dict[str, tuple[bool, ...]] = {
     "tensor4": (False,) * 4,
     "tensor5": (False,) * 5,
 }
+# how Theano's TensorType.__str__ names a broadcastable pattern
+_PATTERN_NAMES = {(): "scalar", (False,): "vector", (False, True): "col", (True, False): "row", (False, False): "matrix"}
+
+
+def _tensor(*args: Any, **kwargs: Any) -> Variable:
+    from .basic import tensor  # basic imports this module for its typed constructors
+
+    return tensor(*args, **kwargs)
+
+
+def _make(dtype: Any, pattern: tuple[bool, ...], name: str | None, shape: Sequence[Any] | None) -> Variable:
+    if shape is not None:
+        return _tensor(dtype, len(pattern), name=name, shape=shape)
+    return _tensor(dtype, broadcastable=pattern, name=name)
 
 
 def _single(dtype: str | None, pattern: tuple[bool, ...], kind: str) -> Callable[..., Variable]:
-    def make(name: str | None = None, dtype: Any = dtype) -> Variable:
-        return tensor(dtype, broadcastable=pattern, name=name)
+    def make(name: str | None = None, dtype: Any = dtype, shape: Sequence[Any] | None = None) -> Variable:
+        return _make(dtype, pattern, name, shape)
 
     make.__name__ = make.__qualname__ = kind
     make.__doc__ = f"""A symbolic input of dtype {dtype or "config.floatX"}, broadcastable {pattern} (Theano's ``T.{kind}``).
@@ -40,6 +60,8 @@ def _single(dtype: str | None, pattern: tuple[bool, ...], kind: str) -> Callable
     ----------
     name : str, optional
     dtype : str, optional
+    shape : sequence, optional
+        Static sizes or dim names, as for :func:`graphc.tensor.tensor`.
 
     Returns
     -------
@@ -79,12 +101,119 @@ def _plural(single: Callable[..., Variable], kind: str) -> Callable[..., Any]:
     return make
 
 
-def _build() -> dict[str, Callable[..., Any]]:
-    made: dict[str, Callable[..., Any]] = {}
+class _TensorTypeMeta(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        return type.__instancecheck__(cls, obj) or isinstance(obj, _IRTensorType)
+
+
+class TensorType(metaclass=_TensorTypeMeta):
+    """Theano's ``TensorType(dtype, broadcastable)``: calling it makes a symbolic input of that type.
+
+    ``T.dscalar``, ``T.fmatrix``, ``T.ivector``... are instances.  ``isinstance(x.type,
+    T.TensorType)`` holds for every graphc variable, and ``x.type == T.dmatrix`` holds for
+    every float64 matrix: a variable's type equals a ``TensorType`` when the dtypes and the
+    number of axes match and every axis the pattern marks broadcastable has the static
+    size 1 (graphc's types carry sizes, Theano's only the pattern; a float64 ``(1, n)``
+    matrix therefore equals both ``T.dmatrix`` and ``T.drow``).  Two ``TensorType``
+    objects are equal when dtype and pattern are, as in Theano.
+
+    Parameters
+    ----------
+    dtype : str
+    broadcastable : sequence of bool
+        True for axes of size 1; its length is the number of axes.
+    name : str, optional
+        Theano's type name (shown by ``str``).
+
+    Examples
+    --------
+    >>> import graphc.tensor as T
+    >>> x = T.TensorType('float64', (False, True))('x')
+    >>> x.ndim, x.dtype, x.broadcastable
+    (2, 'float64', (False, True))
+    >>> T.dscalar
+    TensorType(float64, scalar)
+    >>> T.dmatrix('m').type == T.dmatrix
+    True
+    """
+
+    def __init__(self, dtype: str, broadcastable: Sequence[bool], name: str | None = None) -> None:
+        from ..config import config
+        from ..ir.types import as_dtype
+
+        self.dtype = as_dtype(config.floatX if dtype == "floatX" else dtype)
+        self.broadcastable = tuple(bool(b) for b in broadcastable)
+        self.name = name
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return len(self.broadcastable)
+
+    def __call__(self, name: str | None = None, dtype: Any = None, shape: Sequence[Any] | None = None) -> Variable:
+        """A symbolic input of this type.
+
+        Parameters
+        ----------
+        name : str, optional
+        dtype : str, optional
+            graphc extension (the old constructors took it): another dtype, same pattern.
+        shape : sequence, optional
+            graphc extension: static sizes or dim names, as for :func:`graphc.tensor.tensor`.
+
+        Returns
+        -------
+        Variable
+        """
+        return _make(self.dtype if dtype is None else dtype, self.broadcastable, name, shape)
+
+    def make_variable(self, name: str | None = None) -> Variable:
+        """A symbolic input of this type (Theano's name)."""
+        return self(name)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is TensorType:
+            return (self.dtype, self.broadcastable) == (other.dtype, other.broadcastable)  # type: ignore[attr-defined]
+        if isinstance(other, _IRTensorType):
+            return (
+                other.dtype == self.dtype
+                and other.ndim == self.ndim
+                and all(d == 1 for d, b in zip(other.shape, self.broadcastable) if b)
+            )
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return hash((self.dtype, self.broadcastable))
+
+    def __str__(self) -> str:
+        if self.name:
+            return self.name
+        b = self.broadcastable
+        if b in _PATTERN_NAMES:
+            shown = _PATTERN_NAMES[b]
+        elif any(b):
+            shown = str(b)
+        else:
+            shown = f"{len(b)}D"
+        return f"TensorType({self.dtype}, {shown})"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TensorType, (self.dtype, self.broadcastable, self.name))
+
+
+def _build() -> dict[str, Any]:
+    made: dict[str, Any] = {}
     for prefix, dtype in _PREFIXES.items():
         for kind, pattern in _KINDS.items():
             name = prefix + kind
-            made[name] = _single(dtype, pattern, name)
+            made[name] = _single(dtype, pattern, name) if dtype is None else TensorType(dtype, pattern)
             plural = prefix + ("matrices" if kind == "matrix" else kind + "s")
             made[plural] = _plural(made[name], plural)
     return made
@@ -94,63 +223,6 @@ CONSTRUCTORS = _build()
 """Every typed and plural constructor by name (``'itensor3'``, ``'fmatrices'``...)."""
 globals().update(CONSTRUCTORS)
 __all__ += sorted(CONSTRUCTORS)
-
-
-class _TensorTypeMeta(type):
-    def __instancecheck__(cls, obj: object) -> bool:
-        return type.__instancecheck__(cls, obj) or isinstance(obj, _IRTensorType)
-
-
-class TensorType(metaclass=_TensorTypeMeta):
-    """Theano's ``TensorType(dtype, broadcastable)``: calling it makes a symbolic input of that type.
-
-    ``isinstance(x.type, T.TensorType)`` holds for every graphc variable.
-
-    Parameters
-    ----------
-    dtype : str
-    broadcastable : sequence of bool
-        True for axes of size 1; its length is the number of axes.
-    name : str, optional
-        Theano's type name (unused).
-
-    Examples
-    --------
-    >>> import graphc.tensor as T
-    >>> x = T.TensorType('float64', (False, True))('x')
-    >>> x.ndim, x.dtype, x.broadcastable
-    (2, 'float64', (False, True))
-    """
-
-    def __init__(self, dtype: str, broadcastable: Sequence[bool], name: str | None = None) -> None:
-        self.dtype = str(dtype)
-        self.broadcastable = tuple(bool(b) for b in broadcastable)
-        self.name = name
-
-    @property
-    def ndim(self) -> int:
-        """Number of axes."""
-        return len(self.broadcastable)
-
-    def __call__(self, name: str | None = None) -> Variable:
-        """A symbolic input of this type."""
-        return tensor(self.dtype, broadcastable=self.broadcastable, name=name)
-
-    def make_variable(self, name: str | None = None) -> Variable:
-        """A symbolic input of this type (Theano's name)."""
-        return self(name)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, TensorType) and type(other) is TensorType:
-            return (self.dtype, self.broadcastable) == (other.dtype, other.broadcastable)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash((self.dtype, self.broadcastable))
-
-    def __repr__(self) -> str:
-        return f"TensorType({self.dtype}, {self.broadcastable})"
-
 
 row = CONSTRUCTORS["row"]
 col = CONSTRUCTORS["col"]
