@@ -136,7 +136,7 @@ def export_parts(
         inputs = list(obj.inputs)
         if not training:
             name = obj.layers[-1].output_name
-            return ExportParts([(obj.build_graph()[name], name)], inputs, [], f"theanets {type(obj).__name__}")
+            return ExportParts([(obj.build_graph()[0][name], name)], inputs, [], f"theanets {type(obj).__name__}")
         from ..theanets.trainer import Trainer
 
         kw = {} if learning_rate is None else {"learning_rate": learning_rate}

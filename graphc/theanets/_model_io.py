@@ -183,7 +183,7 @@ def load_model(cls: type, path: str | os.PathLike[str]) -> Any:
         net = model_cls(layers=layers, loss=losses[0], weighted=weighted, rng=desc["rng"])
         for extra in losses[1:]:
             net.add_loss(extra, weighted=bool(extra.pop("weighted", False)))
-        outputs = net.build_graph()
+        outputs, _ = net.build_graph()
     except (BudgetError, FileContentError):
         raise
     except ConfigurationError as exc:

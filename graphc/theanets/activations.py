@@ -156,14 +156,16 @@ class Prelu(Activation):
 class LGrelu(Activation):
     """Rectifier with a learned gain and leak: ``gain * x`` for ``x >= 0``, ``leak * x`` below.
 
-    Initially ``gain = 1 + 0.1 * |N(0, 1)|`` and ``leak = 0.1 * |N(0, 1)|`` per unit.
+    Initially ``gain = 0.1 * |N(0, 1)|`` and ``leak = 0.1 * |N(0, 1)|`` per unit,
+    drawn in that order from the layer's ``rng``, as upstream (so a new layer's
+    positive slope starts near 0.1, not 1).
     """
 
     __extra_registration_keys__ = ("leaky-gain-relu",)
 
     def __init__(self, name: str, layer: Any, **kwargs: Any) -> None:
         super().__init__(name, layer, **kwargs)
-        self.gain = self._param("gain", 1.0 + 0.1 * np.abs(self._draw(layer.size)))
+        self.gain = self._param("gain", 0.1 * np.abs(self._draw(layer.size)))
         self.leak = self._param("leak", 0.1 * np.abs(self._draw(layer.size)))
 
     def __call__(self, x: Variable) -> Variable:

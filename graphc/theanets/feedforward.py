@@ -35,7 +35,7 @@ class Classifier(Network):
         result = super().monitors(**kwargs)
         loss = self.losses[0]
         if isinstance(loss, _losses.CrossEntropy):
-            result.append(("acc", loss.accuracy(self.build_graph(self.regularizers(**kwargs)))))
+            result.append(("acc", loss.accuracy(self._outputs(self.regularizers(**kwargs)))))
         return result
 
     def predict_proba(self, x: Any, **kwargs: Any) -> np.ndarray:
@@ -50,7 +50,7 @@ class Classifier(Network):
         """The output layer's values before the softmax (its ``pre`` output)."""
         name = self.layers[-1].full_name("pre")
         regs = self.regularizers(**kwargs)
-        if name not in self.build_graph(regs):
+        if name not in self._outputs(regs):
             raise KeyError(f"output layer {self.layers[-1].name!r} has no 'pre' output")
         return self._compiled((name,), regs)(*self._arrays(x))[0]
 
@@ -133,7 +133,7 @@ class Autoencoder(Network):
         if fkey not in self._functions:
             from .. import tensor as T
 
-            src = self.build_graph()[key]
+            src = self._outputs()[key]
             inner = tuple(d if isinstance(d, int) else None for d in src.type.shape[1:])
             zvar = T.tensor(src.dtype, shape=(None,) + inner, name="code")
             owner = key.split(":", 1)[0]
@@ -141,7 +141,7 @@ class Autoencoder(Network):
             outputs: dict[str, Variable] = {key: zvar}
             for lyr in self.layers[index + 1 :]:
                 try:
-                    outputs.update(lyr.connect(outputs))
+                    outputs.update(lyr.connect(outputs)[0])
                 except ConfigurationError as exc:
                     raise ConfigurationError(f"cannot decode from {key!r}: {exc}") from None
             out = outputs[self.layers[-1].output_name]

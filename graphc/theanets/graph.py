@@ -11,6 +11,7 @@ export to ONNX with a dynamic batch size.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -29,6 +30,8 @@ from .layers.feedforward import Input, Tied
 from .regularizers import Regularizer, from_kwargs, options
 
 __all__ = ["Network", "ConfigurationError"]
+
+_log = logging.getLogger("graphc.theanets")
 
 
 class Network:
@@ -72,7 +75,7 @@ class Network:
     INPUT_NDIM: ClassVar[int] = 2
 
     def __init__(self, layers: Sequence[Any] = (), loss: Any = None, weighted: bool = False, rng: Any = 13) -> None:
-        self._graphs: dict[Any, dict[str, Variable]] = {}
+        self._graphs: dict[Any, tuple[dict[str, Variable], list[Any]]] = {}
         self._functions: dict[Any, Any] = {}
         self._rng = rng
         # one generator for all layers: same-shaped layers get different initial values
@@ -188,7 +191,7 @@ class Network:
             see :func:`graphc.theanets.regularizers.from_kwargs`).
         """
         regs = self.regularizers(**kwargs)
-        outputs = self.build_graph(regularizers=regs)
+        outputs = self._outputs(regs)
         total: Any = None
         for loss in self.losses:
             term = loss(outputs) if loss.weight == 1 else loss.weight * loss(outputs)
@@ -205,36 +208,50 @@ class Network:
         Parameters
         ----------
         monitors : dict or list of pairs, optional
-            ``{output name: levels}``; a numeric level ``v`` monitors the
-            fraction of the output below it (``'hid1:out<0.1'``), a pair
-            ``(label, callable)`` monitors ``callable(expression)``
-            (``'hid1:out:label'``), as theanets does.
+            ``{pattern: levels}``.  A pattern is a glob (``fnmatch``) over
+            output names (``'hid1:out'``, ``'hid?:out'``) and parameter names
+            (``'hid1.w'``, ``'*.w'``); each match is monitored, outputs first.
+            A numeric level ``v`` monitors the fraction of values below it
+            (``'hid1:out<0.1'``, ``'hid1.w<1'``), a pair ``(label, callable)``
+            (or a ``{label: callable}`` dict) monitors ``callable(expression)``
+            (``'hid1:out:label'``), as theanets does.  A pattern that matches
+            nothing is dropped, as upstream, with a logged warning.
         **kwargs
             Regularizer options (the graph they build is the one monitored).
         """
-        outputs = self.build_graph(regularizers=self.regularizers(**kwargs))
+        from .util import outputs_matching, params_matching
+
+        outputs = self._outputs(self.regularizers(**kwargs))
         result: list[tuple[str, Variable]] = [("err", self.losses[0](outputs))]
         extra = kwargs.get("monitors") or {}
-        for name, levels in extra.items() if isinstance(extra, Mapping) else extra:
-            if name not in outputs:
-                raise KeyError(f"monitors: the network has no output {name!r}; outputs are {sorted(outputs)}")
+        for pattern, levels in extra.items() if isinstance(extra, Mapping) else extra:
+            if not isinstance(pattern, str):
+                raise TypeError(f"monitors: a name must be an output or parameter pattern string, got {pattern!r}")
+            matches = list(outputs_matching(outputs, pattern)) + list(params_matching(self.layers, pattern))
+            if not matches:
+                _log.warning("monitors: %r matches no output or parameter; outputs are %s", pattern, sorted(outputs))
             if isinstance(levels, Mapping):
                 levels = list(levels.items())
             elif isinstance(levels, (int, float, str)) or callable(levels):
                 levels = [levels]
             for level in levels:
-                if isinstance(level, (tuple, list)) and len(level) == 2 and callable(level[1]):
-                    result.append((f"{name}:{level[0]}", level[1](outputs[name])))
-                elif isinstance(level, (int, float)) and not isinstance(level, bool):
-                    result.append((f"{name}<{level}", (outputs[name] < level).mean()))
-                else:
-                    raise TypeError(f"monitors: a level of {name!r} must be a number or a (label, callable) pair, got {level!r}")
+                is_pair = isinstance(level, (tuple, list)) and len(level) == 2 and callable(level[1])
+                is_number = isinstance(level, (int, float, np.integer, np.floating)) and not isinstance(level, bool)
+                if not (is_pair or is_number):
+                    raise TypeError(
+                        f"monitors: a level of {pattern!r} must be a number or a (label, callable) pair, got {level!r}"
+                    )
+            for name, expr in matches:  # upstream's order: each match, then its levels
+                for level in levels:
+                    if isinstance(level, (tuple, list)):
+                        result.append((f"{name}:{level[0]}", level[1](expr)))
+                    else:
+                        result.append((f"{name}<{level}", (expr < level).mean()))
         return result
 
     def updates(self, **kwargs: Any) -> list[Any]:
-        """Updates the graph needs besides training (none for these layers)."""
-        self.build_graph(regularizers=self.regularizers(**kwargs))
-        return [u for layer in self.layers for u in layer.updates]
+        """Updates the graph needs besides training (the layers' updates; usually none)."""
+        return self.build_graph(self.regularizers(**kwargs))[1]
 
     # -- training ----------------------------------------------------------------
     def itertrain(
@@ -256,9 +273,11 @@ class Network:
             ``[inputs]``) or a callable returning such batches; ``valid``
             defaults to ``train``.
         algo : str
-            ``'sgd'``, ``'nag'``, ``'rmsprop'``, ``'adam'``, ``'adadelta'``, ``'adagrad'``, ``'rprop'`` or ``'esgd'``.
+            ``'sgd'``, ``'nag'``, ``'rmsprop'``, ``'adam'``, ``'adadelta'``, ``'adagrad'``, ``'rprop'`` or ``'esgd'``;
+            or theanets' pretrainers: ``'layerwise'`` (supervised, layer by layer), ``'pretrain'``
+            (unsupervised, a tied autoencoder per layer), ``'sample'`` (weights from data samples).
         subalgo : str
-            For theanets' pretrainers (not available); ignored.
+            The algorithm of each pretraining stage.
         save_every : int or float
             Save every this many iterations (int) or minutes (float) ...
         save_progress : str, optional
@@ -273,7 +292,7 @@ class Network:
         train_monitors, valid_monitors : dict
             ``loss``, ``err`` (the unregularized loss) and, for a classifier, ``acc``.
         """
-        from .trainer import Trainer
+        from ._trainers import make_trainer
 
         if "algorithm" in kwargs:  # theanets' deprecated name
             import warnings
@@ -281,7 +300,9 @@ class Network:
             warnings.warn('use "algo" instead of "algorithm"', DeprecationWarning, stacklevel=2)
             algo = kwargs.pop("algorithm")
             algo = algo[0] if isinstance(algo, (list, tuple)) else algo
-        trainer = Trainer(self, algo, save_every=save_every, save_progress=save_progress, **kwargs)
+        trainer = make_trainer(
+            self, algo, subalgo=subalgo, save_every=save_every, save_progress=save_progress, **kwargs
+        )
         yield from trainer.itertrain(train, valid)
 
     def train(self, *args: Any, **kwargs: Any) -> tuple[dict[str, float], dict[str, float]]:
@@ -334,8 +355,8 @@ class Network:
                 return layer.find(param)
         raise KeyError(f"no layer {which!r}; layers are {[lyr.name for lyr in self.layers]}")
 
-    def build_graph(self, regularizers: Sequence[Any] = ()) -> dict[str, Variable]:
-        """Connect the layers: a dict of every output, ``'<layer>:<output>'`` -> expression.
+    def build_graph(self, regularizers: Sequence[Any] = ()) -> tuple[dict[str, Variable], list[Any]]:
+        """Connect the layers: every output, and the updates the layers need (as upstream).
 
         Parameters
         ----------
@@ -344,20 +365,34 @@ class Network:
             each layer's outputs as it is connected (noise, dropout), so later
             layers see the rewritten values.  Graphs are cached by the
             regularizers' keys: equal options give the same graph.
+
+        Returns
+        -------
+        outputs : dict
+            ``'<layer>:<output>'`` -> expression, for every layer's outputs.
+        updates : list of (SharedVariable, expression)
+            The layers' updates (usually empty).
         """
         key = tuple(r.key() for r in regularizers if type(r).modify_graph is not Regularizer.modify_graph)
         if key not in self._graphs:
             outputs: dict[str, Variable] = {}
+            updates: list[Any] = []
             for layer in self.layers:
-                out = layer.connect(outputs)
+                out, upd = layer.connect(outputs)
                 for reg in regularizers:
                     reg.modify_graph(out)
                 outputs.update(out)
-            self._graphs[key] = outputs
-        return self._graphs[key]
+                updates.extend(upd)
+            self._graphs[key] = (outputs, updates)
+        outputs, updates = self._graphs[key]
+        return outputs, list(updates)
+
+    def _outputs(self, regularizers: Sequence[Any] = ()) -> dict[str, Variable]:
+        """The outputs dict of :meth:`build_graph` (cached, the same object for equal options)."""
+        return self.build_graph(regularizers)[0]
 
     def _output_key(self, name: Any) -> str:
-        outputs = self.build_graph()
+        outputs = self._outputs()
         if isinstance(name, Layer):
             name = name.output_name
         if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
@@ -372,7 +407,7 @@ class Network:
     def _compiled(self, names: tuple[str, ...], regularizers: Sequence[Any] = ()) -> Any:
         key = ("outputs", names, tuple(r.key() for r in regularizers))
         if key not in self._functions:
-            outputs = self.build_graph(regularizers)
+            outputs = self._outputs(regularizers)
             self._functions[key] = function(
                 self.inputs, [outputs[n] for n in names], on_unused_input="ignore", name=f"{type(self).__name__}.forward"
             )
@@ -398,7 +433,7 @@ class Network:
         Keyword arguments are regularizer options (``input_noise=0.1``...), applied to this pass.
         """
         regs = self.regularizers(**kwargs)
-        names = tuple(self.build_graph(regs))
+        names = tuple(self._outputs(regs))
         return dict(zip(names, self._compiled(names, regs)(*self._arrays(x))))
 
     def predict(self, x: Any, **kwargs: Any) -> np.ndarray:
@@ -472,7 +507,7 @@ class Network:
         """
         from ..export.model import to_onnx
 
-        graph = self.build_graph()
+        graph = self._outputs()
         if outputs is None:
             names = [self.layers[-1].output_name]
         elif outputs == "all":

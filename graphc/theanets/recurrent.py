@@ -2,18 +2,21 @@
 
 Each is its feed-forward counterpart with a three-dimensional input; the targets follow
 the output (``(batch, time, size)`` for a :class:`Regressor`, integer ``(batch, time)``
-labels for a :class:`Classifier`).
+labels for a :class:`Classifier`).  :func:`batches` and :class:`Text` make
+training batches of random windows of long sequences.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 
 from . import feedforward
+from ._text import Text, batches
 
-__all__ = ["Regressor", "Classifier", "Autoencoder"]
+__all__ = ["Regressor", "Classifier", "Autoencoder", "batches", "Text"]
 
 
 class Regressor(feedforward.Regressor):
@@ -27,8 +30,8 @@ class Classifier(feedforward.Classifier):
 
     INPUT_NDIM: ClassVar[int] = 3
 
-    def predict_sequence(self, labels: Any, steps: int, streams: int = 1, rng: Any = None) -> Any:
-        """Extend label sequences by sampling one class at a time from the model's output.
+    def predict_sequence(self, labels: Any, steps: int, streams: int = 1, rng: Any = None) -> Iterator[Any]:
+        """Extend a label sequence by sampling one class at a time from the model's output.
 
         Parameters
         ----------
@@ -43,26 +46,45 @@ class Classifier(feedforward.Classifier):
 
         Yields
         ------
-        list of int
-            At each step, the class drawn for every stream.
+        int or list of int
+            At each step the class drawn: an int when ``streams`` is 1, else
+            a list with the class drawn for every stream (as upstream).
+
+        Notes
+        -----
+        Upstream feeds ``inputs[:i]`` (the first ``i`` *streams*, every step
+        up to the end, zeros included) where it meant the first ``i`` steps,
+        so its draws read the model's output at the last, all-zero step.  Here
+        each draw reads the output after the seed and the classes drawn so far.
+        Upstream's fallback is kept: a distribution that ``multinomial`` rejects
+        gives the most probable class.
         """
         if not isinstance(rng, np.random.RandomState):
             rng = np.random.RandomState(rng)
+        if isinstance(streams, bool) or not isinstance(streams, (int, np.integer)) or streams < 1:
+            raise ValueError(f"predict_sequence: streams must be an integer >= 1, got {streams!r}")
         n_classes = self.layers[0].output_shape[-1] if self.layers[0].output_shape else None
-        if not isinstance(n_classes, int):
+        if not isinstance(n_classes, (int, np.integer)):
             raise ValueError(f"predict_sequence: the input layer needs a known size, got {self.layers[0].output_shape}")
-        seqs = [list(labels) for _ in range(streams)]
-        for _ in range(steps):
-            onehot = np.zeros((streams, len(seqs[0]), n_classes), dtype="float32")
-            for s, seq in enumerate(seqs):
-                onehot[s, np.arange(len(seq)), seq] = 1
-            probs = self.predict_proba(onehot)[:, -1, :]
-            drawn = []
-            for s in range(streams):
-                p = np.asarray(probs[s], dtype=np.float64)
-                drawn.append(int(rng.choice(len(p), p=p / p.sum())))
-                seqs[s].append(drawn[-1])
-            yield drawn
+        labels = [int(c) for c in labels]
+        if not labels:
+            raise ValueError("predict_sequence: labels must hold at least one class")
+        if any(not 0 <= c < n_classes for c in labels):
+            raise ValueError(f"predict_sequence: labels must lie in [0, {n_classes - 1}], got {labels}")
+        offset = len(labels)
+        inputs = np.zeros((streams, offset + steps, int(n_classes)), dtype="float32")
+        inputs[:, np.arange(offset), labels] = 1
+        for i in range(offset, offset + steps):
+            chars = []
+            for pdf in self.predict_proba(inputs[:, :i])[:, -1]:
+                pdf = np.asarray(pdf, dtype=np.float64)
+                try:
+                    c = int(rng.multinomial(1, pdf).argmax())
+                except ValueError:
+                    c = int(pdf.argmax())
+                chars.append(c)
+            inputs[np.arange(streams), i, chars] = 1
+            yield chars[0] if streams == 1 else chars
 
 
 class Autoencoder(feedforward.Autoencoder):

@@ -4,7 +4,7 @@
 
 A :class:`Regularizer` either adds a scalar term to the loss (:meth:`~Regularizer.loss`:
 :class:`WeightL2`, :class:`WeightL1`, :class:`HiddenL1`, :class:`RecurrentL2`,
-:class:`Contractive`) or rewrites layer outputs while the graph is built
+:class:`RecurrentNorm`, :class:`RecurrentState`, :class:`Contractive`) or rewrites layer outputs while the graph is built
 (:meth:`~Regularizer.modify_graph`: :class:`GaussianNoise`, :class:`BernoulliDropout`).
 They are usually made from keyword arguments by :func:`from_kwargs`::
 
@@ -29,7 +29,7 @@ Differences from theanets, on purpose:
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,6 +37,7 @@ import numpy as np
 from ..tensor.random import RandomStreams
 from ..tensor.variable import Variable
 from ..train.grad import grad as _grad
+from .util import ConfigurationError, _patterns, outputs_matching, params_matching
 
 __all__ = [
     "Regularizer",
@@ -44,6 +45,8 @@ __all__ = [
     "WeightL1",
     "HiddenL1",
     "RecurrentL2",
+    "RecurrentNorm",
+    "RecurrentState",
     "Contractive",
     "GaussianNoise",
     "BernoulliDropout",
@@ -56,31 +59,6 @@ __all__ = [
 
 DEFAULT_NOISE_SEED = 12345
 """Seed of the noise/dropout stream when none is given (MRG_RandomStreams' default, as in theanets)."""
-
-
-def _patterns(patterns: Any, what: str) -> tuple[str, ...]:
-    if isinstance(patterns, str):
-        return (patterns,)
-    if isinstance(patterns, (tuple, list)) and all(isinstance(p, str) for p in patterns):
-        return tuple(patterns)
-    raise TypeError(f"{what}: a pattern must be a string or a tuple of strings, got {patterns!r}")
-
-
-def params_matching(layers: Sequence[Any], patterns: Any) -> Iterator[tuple[str, Any]]:
-    """``(name, parameter)`` for each parameter of ``layers`` whose name matches a pattern."""
-    pats = _patterns(patterns, "params_matching")
-    for layer in layers:
-        for param in layer.params:
-            if any(fnmatch.fnmatchcase(param.name, p) for p in pats):
-                yield param.name, param
-
-
-def outputs_matching(outputs: Mapping[str, Any], patterns: Any) -> Iterator[tuple[str, Any]]:
-    """``(name, expression)`` for each graph output whose name matches a pattern."""
-    pats = _patterns(patterns, "outputs_matching")
-    for name, expr in list(outputs.items()):
-        if any(fnmatch.fnmatchcase(name, p) for p in pats):
-            yield name, expr
 
 
 def _hidden_names(layers: Sequence[Any]) -> tuple[str, ...]:
@@ -143,8 +121,13 @@ class Regularizer:
         return isinstance(key, str) and key.lower() in cls._registry
 
     @classmethod
-    def build(cls, key: str, **kwargs: Any) -> Regularizer:
-        """A regularizer of the registered name ``key`` (``'weight_l2'``...).
+    def build(cls, key: str, *args: Any, **kwargs: Any) -> Regularizer:
+        """A regularizer of the registered name ``key``: ``Regularizer.build('weight_l2', 0.01)``.
+
+        Positional arguments go to the constructor (``pattern``, ``weight``),
+        except that a lone number is the weight: upstream passed it on as the
+        pattern, which left the regularizer with weight 0 and a pattern that
+        matches nothing.
 
         Raises
         ------
@@ -153,7 +136,14 @@ class Regularizer:
         """
         if not cls.is_registered(key):
             raise ValueError(f"unknown regularizer {key!r}; known: {', '.join(sorted(cls._registry))}")
-        return cls._registry[key.lower()](**kwargs)
+        if (
+            len(args) == 1
+            and "weight" not in kwargs
+            and isinstance(args[0], (int, float, np.integer, np.floating))
+            and not isinstance(args[0], bool)
+        ):
+            args, kwargs = (), {**kwargs, "weight": args[0]}
+        return cls._registry[key.lower()](*args, **kwargs)
 
     def modify_graph(self, outputs: dict[str, Variable]) -> None:
         """Rewrite some of one layer's outputs in place (default: nothing)."""
@@ -229,6 +219,56 @@ class RecurrentL2(HiddenL1):
                 norms = (h * h).sum(axis=-1)
                 delta = norms[:, 1:] - norms[:, :-1]
                 terms.append((delta * delta).mean())
+        return _mean_of(terms)
+
+
+def _sequences(reg: Regularizer, outputs: Mapping[str, Variable]) -> list[Variable]:
+    """The ``(batch, time, ...)`` outputs matching ``reg.pattern``, which must be given."""
+    if reg.pattern is None:
+        raise ConfigurationError(
+            f"{type(reg).__name__} requires a pattern naming recurrent outputs, e.g. "
+            f"{type(reg).aliases[0]}=dict(weight=0.1, pattern='hid1:out')"
+        )
+    return [expr for _, expr in outputs_matching(outputs, reg.pattern) if expr.ndim == 3]
+
+
+class RecurrentNorm(Regularizer):
+    """Stable norms over time (Krueger & Memisevic 2016): mean over matching outputs of
+    ``mean_{b,t}((|z_t|^2 - |z_{t-1}|^2)^2)``, with the squared L2 norm over the last axis.
+
+    Keyword name: ``recurrent_norm``.  A ``pattern`` is required (as upstream:
+    :class:`~graphc.theanets.util.ConfigurationError` without one); matching
+    outputs that are not ``(batch, time, n)`` are skipped.  Upstream averaged
+    the unsquared differences (a telescoping sum that can be negative); this
+    computes the formula its documentation gives.
+    """
+
+    aliases = ("recurrent_norm",)
+
+    def loss(self, layers: Sequence[Any], outputs: Mapping[str, Variable]) -> Any:
+        terms = []
+        for h in _sequences(self, outputs):
+            norms = (h * h).sum(axis=-1)
+            delta = norms[:, 1:] - norms[:, :-1]
+            terms.append((delta * delta).mean())
+        return _mean_of(terms)
+
+
+class RecurrentState(Regularizer):
+    """Slowly changing states: mean over matching outputs of ``mean((z_t - z_{t-1})^2)``.
+
+    Keyword name: ``recurrent_state``.  A ``pattern`` is required (as upstream:
+    :class:`~graphc.theanets.util.ConfigurationError` without one); matching
+    outputs that are not ``(batch, time, n)`` are skipped.
+    """
+
+    aliases = ("recurrent_state",)
+
+    def loss(self, layers: Sequence[Any], outputs: Mapping[str, Variable]) -> Any:
+        terms = []
+        for h in _sequences(self, outputs):
+            delta = h[:, 1:] - h[:, :-1]
+            terms.append((delta * delta).mean())
         return _mean_of(terms)
 
 

@@ -48,14 +48,23 @@ from ._step_guard import NonFiniteStepError, Snapshot, finite_probe
 from ._training_data import Batches
 from ._training_options import halflife, progress_enabled, read_options
 
-__all__ = ["Trainer", "ALGORITHMS", "progress_enabled"]
+__all__ = [
+    "Trainer",
+    "ALGORITHMS",
+    "PRETRAINERS",
+    "check_options",
+    "progress_enabled",
+]
 
 log = logging.getLogger(__name__)
 
 ALGORITHMS = ("sgd", "nag", "rmsprop", "adam", "adadelta", "adagrad", "rprop", "esgd")
 """The ``algo`` names :class:`Trainer` knows."""
 
-_NOT_YET = ("layerwise", "pretrain", "sample")
+PRETRAINERS = ("sample", "layerwise", "supervised", "pretrain", "unsupervised")
+"""theanets' network-specific trainers: ``'sample'`` (:class:`~graphc.theanets._pretrain.SampleTrainer`),
+names starting ``layer`` or ``sup`` (:class:`~graphc.theanets._pretrain.SupervisedPretrainer`) and names
+starting ``pre`` or ``unsup`` (:class:`~graphc.theanets._pretrain.UnsupervisedPretrainer`)."""
 
 _TRAINER_OPTIONS = frozenset(
     {
@@ -65,9 +74,27 @@ _TRAINER_OPTIONS = frozenset(
         "max_gradient_clip", "gradient_clip", "monitor_gradients", "rho", "rms_halflife", "epsilon",
         "rms_regularizer", "regularizer", "beta1", "beta2", "beta1_halflife", "beta2_halflife",
         "rprop_increase", "rprop_decrease", "rprop_min_step", "rprop_max_step", "hv_method",
-        "checkpoint", "checkpoint_every", "resume", "stop_on_nonfinite",
+        "checkpoint", "checkpoint_every", "resume", "stop_on_nonfinite", "subalgo",
     }
 )  # fmt: skip
+
+
+def check_options(kwargs: Mapping[str, Any]) -> set[str]:
+    """Raise ``TypeError`` for a keyword that is neither a trainer option nor a regularizer's; the regularizers' names.
+
+    Raises
+    ------
+    TypeError
+        Naming the unknown options and the known ones.
+    """
+    network_options = _regularizers.options() - {"rng"}
+    unknown = sorted(set(kwargs) - _TRAINER_OPTIONS - network_options)
+    if unknown:
+        raise TypeError(
+            f"unknown training option(s) {unknown}; options are {sorted(_TRAINER_OPTIONS)} and the "
+            f"regularizers {sorted(network_options)}"
+        )
+    return network_options
 
 
 class Trainer:
@@ -80,6 +107,12 @@ class Trainer:
         ``'sgd'``, ``'nag'`` (SGD with Nesterov momentum), ``'rmsprop'``
         (default), ``'adam'``, ``'adadelta'``, ``'adagrad'``, ``'rprop'``
         (iRprop-) or ``'esgd'`` (equilibrated SGD; see :mod:`graphc.updates.downhill`).
+        theanets' :data:`PRETRAINERS` (``'layerwise'``, ``'pretrain'``,
+        ``'sample'``) are other classes, which ``Network.train(algo=...)``
+        picks (:func:`graphc.theanets._trainers.make_trainer`).
+    subalgo : str
+        The algorithm of each pretraining stage (default ``'rmsprop'``);
+        ignored by the other algorithms.
     batch_size : int or None
         Examples per minibatch (default 32); None or 0 (downhill's spelling)
         puts the whole dataset in one batch.
@@ -101,6 +134,9 @@ class Trainer:
     save_every : int or float
         With ``save_progress``: save the network every this many iterations
         (an int) or minutes (a float), as theanets does.  Default 0 (never).
+        As upstream, the save comes after a yield of :meth:`itertrain`, and
+        never after the first: with ``save_every=2`` the file is written after
+        iterations 3, 5, 7...
     save_progress : str, optional
         The file to save to, with :meth:`Network.save` (atomic).  A ``{}`` in
         it is replaced by the Unix time of the save.
@@ -187,17 +223,13 @@ class Trainer:
 
     def __init__(self, network: Any, algo: str = "rmsprop", **kwargs: Any) -> None:
         if not isinstance(algo, str) or algo.lower() not in ALGORITHMS:
-            extra = " (theanets' pretrainers are not available)"
-            hint = extra if isinstance(algo, str) and algo.lower() in _NOT_YET else ""
-            raise ValueError(f"unknown training algorithm {algo!r}{hint}; known algorithms: {', '.join(ALGORITHMS)}")
-        # theanets' regularizer options: passed on to Network.loss/monitors when they are set
-        network_options = _regularizers.options() - {"rng"}
-        unknown = sorted(set(kwargs) - _TRAINER_OPTIONS - network_options)
-        if unknown:
-            raise TypeError(
-                f"unknown training option(s) {unknown}; options are {sorted(_TRAINER_OPTIONS)} and the "
-                f"regularizers {sorted(network_options)}"
+            raise ValueError(
+                f"unknown training algorithm {algo!r}; known algorithms: {', '.join(ALGORITHMS)}, and theanets' "
+                f"pretrainers {', '.join(PRETRAINERS)} (through Network.train)"
             )
+        # theanets' regularizer options: passed on to Network.loss/monitors when they are set
+        network_options = check_options(kwargs)
+        kwargs = {k: v for k, v in kwargs.items() if k != "subalgo"}
         self.network = network
         self.algo = algo.lower()
         self.options = dict(kwargs)
@@ -348,13 +380,24 @@ class Trainer:
         if self.checkpoint is not None and self.iterations % self.checkpoint_every == 0:
             self.save_checkpoint(self.checkpoint, train_set)
             log.info("checkpoint %s (iteration %d)", self.checkpoint, self.iterations)
+
+    def _save_progress(self, last: list[float], train_set: Batches) -> None:
+        """theanets' ``save_every``: called after the ``i``-th yield (``i`` from 0), never saves at ``i = 0``.
+
+        An int saves when ``i % save_every == 0`` (after iterations
+        ``save_every + 1``, ``2 save_every + 1``...: upstream's timing), a float
+        when ``save_every`` minutes passed since the last save (or the start).
+        """
         if not self.save_progress or not self.save_every:
+            return
+        i = self.iterations - 1
+        if i <= 0:
             return
         now = time.time()
         if isinstance(self.save_every, (float, np.floating)):
             due = now - last[0] >= 60.0 * float(self.save_every)
         else:
-            due = self.iterations % int(self.save_every) == 0
+            due = i % int(self.save_every) == 0
         if due:
             path = str(self.save_progress).format(int(now))
             self.save_checkpoint(path, train_set)
@@ -451,6 +494,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{training['loss']:.4g}", valid=f"{validation['loss']:.4g}", refresh=False)
                     bar.update(1)
                 yield dict(training), dict(validation)
+                self._save_progress(last_save, train_set)
             if self.stop_reason is None:
                 self.stop_reason = "max_updates" if not stop else "patience"
             try:

@@ -1,11 +1,17 @@
-"""theanets' ``util``: initial values (``random_matrix``, ``random_vector``), :func:`log`, and
-the inputs dict handed to :meth:`graphc.theanets.Layer.transform`."""
+"""theanets' ``util``: initial values (``random_matrix``, ``random_vector``), name matching
+(``params_matching``, ``outputs_matching``), :class:`ConfigurationError`, :func:`log`, and
+the inputs dict handed to :meth:`graphc.theanets.Layer.transform`.
+
+This module imports no other part of :mod:`graphc.theanets` (the layers, the
+regularizers and the networks all import it).
+"""
 
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,7 +19,76 @@ import numpy as np
 from ..config import config
 from ..tensor.variable import Variable
 
-__all__ = ["LayerInputs", "random_matrix", "random_vector", "log"]
+__all__ = [
+    "ConfigurationError",
+    "LayerInputs",
+    "random_matrix",
+    "random_vector",
+    "params_matching",
+    "outputs_matching",
+    "log",
+]
+
+
+class ConfigurationError(ValueError):
+    """A network or layer is configured wrongly (theanets' ``util.ConfigurationError``).
+
+    The same class as ``theanets.layers.base.ConfigurationError`` and
+    ``theanets.ConfigurationError``.  It derives from ``ValueError`` (upstream's
+    derives from ``Exception`` only), so ``except ValueError`` also catches it.
+    """
+
+
+def _rng(rng: Any, what: str) -> np.random.RandomState:
+    """``rng`` as a RandomState: None gives a fresh one, an int seeds one (as upstream)."""
+    if rng is None:
+        return np.random.RandomState()
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.RandomState(int(rng))
+    if isinstance(rng, (np.random.RandomState, np.random.Generator)) or hasattr(rng, "randn"):
+        return rng
+    raise TypeError(f"{what}: rng must be an int seed or a numpy RandomState, got {type(rng).__name__}")
+
+
+def _patterns(patterns: Any, what: str) -> tuple[str, ...]:
+    if isinstance(patterns, str):
+        return (patterns,)
+    if isinstance(patterns, (tuple, list)) and all(isinstance(p, str) for p in patterns):
+        return tuple(patterns)
+    raise TypeError(f"{what}: a pattern must be a string or a tuple of strings, got {patterns!r}")
+
+
+def params_matching(layers: Sequence[Any], patterns: Any) -> Iterator[tuple[str, Any]]:
+    """``(name, parameter)`` for each parameter of ``layers`` whose name matches a pattern.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+    patterns : str or sequence of str
+        Shell-style globs (``fnmatch``, case-sensitive) over full parameter
+        names such as ``'hid1.w'``; a parameter matching any of them is yielded once.
+    """
+    pats = _patterns(patterns, "params_matching")
+    for layer in layers:
+        for param in layer.params:
+            if any(fnmatch.fnmatchcase(param.name, p) for p in pats):
+                yield param.name, param
+
+
+def outputs_matching(outputs: Mapping[str, Any], patterns: Any) -> Iterator[tuple[str, Any]]:
+    """``(name, expression)`` for each graph output whose name (``'hid1:out'``) matches a pattern.
+
+    Parameters
+    ----------
+    outputs : dict
+        ``'<layer>:<output>'`` -> expression (the first value of ``Network.build_graph()``).
+    patterns : str or sequence of str
+        Shell-style globs (``fnmatch``, case-sensitive).
+    """
+    pats = _patterns(patterns, "outputs_matching")
+    for name, expr in list(outputs.items()):
+        if any(fnmatch.fnmatchcase(name, p) for p in pats):
+            yield name, expr
 
 
 def log(msg: str, *args: Any, **kwargs: Any) -> None:
@@ -39,7 +114,7 @@ def random_matrix(
     sparsity: float = 0.0,
     radius: float = 0.0,
     diagonal: float = 0.0,
-    rng: np.random.RandomState | None = None,
+    rng: np.random.RandomState | int | None = None,
 ) -> np.ndarray:
     """A ``(rows, cols)`` matrix of ``N(mean, std)`` values, as theanets initializes weights.
 
@@ -53,13 +128,14 @@ def random_matrix(
         When positive, rescale so that the largest singular value is ``radius``.
     diagonal : float
         When nonzero, return zeros with this value on the diagonal instead.
-    rng : numpy.random.RandomState, optional
+    rng : numpy.random.RandomState or int, optional
+        A generator, or a seed for a new one (as upstream).
 
     Returns
     -------
     numpy.ndarray of ``config.floatX``
     """
-    rng = rng if rng is not None else np.random.RandomState()
+    rng = _rng(rng, "random_matrix")
     arr = mean + std * rng.randn(rows, cols)
     if 1 > sparsity > 0:
         k = min(rows, cols)
@@ -74,9 +150,14 @@ def random_matrix(
     return arr.astype(config.floatX)
 
 
-def random_vector(size: int, mean: float = 0.0, std: float = 1.0, rng: np.random.RandomState | None = None) -> np.ndarray:
-    """A vector of ``N(mean, std)`` values, as theanets initializes biases."""
-    rng = rng if rng is not None else np.random.RandomState()
+def random_vector(
+    size: int, mean: float = 0.0, std: float = 1.0, rng: np.random.RandomState | int | None = None
+) -> np.ndarray:
+    """A vector of ``N(mean, std)`` values, as theanets initializes biases.
+
+    ``rng`` is a RandomState or an int seed for a new one (as upstream).
+    """
+    rng = _rng(rng, "random_vector")
     return (mean + std * rng.randn(size)).astype(config.floatX)
 
 

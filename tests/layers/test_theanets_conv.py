@@ -21,7 +21,7 @@ def chain(*layers):
 def run(layers, x):
     outputs = {}
     for layer in layers:
-        outputs.update(layer.connect(outputs))
+        outputs.update(layer.connect(outputs)[0])
     names = sorted(outputs)
     values = graphc.function([layers[0].input], [outputs[n] for n in names])(x)
     return dict(zip(names, values))

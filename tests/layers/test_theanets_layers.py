@@ -36,7 +36,7 @@ def run(layers, *arrays):
     """Every output of the connected ``layers`` for ``arrays`` fed to their Input layers."""
     outputs = {}
     for layer in layers:
-        outputs.update(layer.connect(outputs))
+        outputs.update(layer.connect(outputs)[0])
     names = sorted(outputs)
     ins = [lyr.input for lyr in layers if isinstance(lyr, Input)]
     values = graphc.function(ins, [outputs[n] for n in names], on_unused_input="ignore")(*arrays)

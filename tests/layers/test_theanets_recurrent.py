@@ -124,8 +124,8 @@ def reference(form, p, x, act="tanh", back=False, mask=None, h0=None, c0=None, s
         return run_np(cell, x, {"out": h0}, back, mask)
 
     if form == "gru":
-        w_h, w_r, w_z = np.split(p["w"], 3, axis=1)
-        b_h, b_r, b_z = np.split(p["b"], 3)
+        w_h, w_r, w_z = p["xh"], p["xr"], p["xz"]
+        b_h, b_r, b_z = p["bh"], p["br"], p["bz"]
 
         def cell(x_t, k, s):
             h = s["out"]
@@ -162,7 +162,7 @@ def reference(form, p, x, act="tanh", back=False, mask=None, h0=None, c0=None, s
 
     if form == "scrn":
         c_size = p["sh"].shape[0]
-        w_h, w_s = p["w"][:, :n], p["w"][:, n:]
+        w_h, w_s = p["xh"], p["xs"]
         r = sig(p["r"]) if kw.get("rate", "vector") == "vector" else kw["rates"]
 
         def cell(x_t, k, s):
@@ -303,11 +303,11 @@ NH_U = 9  # upstream's counts; MRNN with 3 factors
     ("rrnn", {"rate": "log"}, (1 + NI + NH_U) * NH_U, "xh hh b", "out pre rate hid"),
     ("rrnn", {"rate": "vector"}, (2 + NI + NH_U) * NH_U, "xh hh b r", "out pre rate hid"),
     ("rrnn", {"rate": "matrix"}, (2 + NH_U + 2 * NI) * NH_U, "xh hh b r xr", "out pre rate hid"),
-    ("gru", {}, 3 * (1 + NI + NH_U) * NH_U, "w b hh hr hz", "hid out pre rate"),
+    ("gru", {}, 3 * (1 + NI + NH_U) * NH_U, "xh xr xz hh hr hz bh br bz", "hid out pre rate"),
     ("mut1", {}, (3 + 3 * NI + 2 * NH_U) * NH_U, "bh br bz hh hr xh xr xz", "hid out pre rate"),
     ("lstm", {}, (7 + 4 * NH_U + 4 * NI) * NH_U, "xh hh b cf ci co", "out cell"),
     ("mrnn", {"factors": 3}, (7 + NI) * NH_U + 3 * NI, "xh xf hf fh b", "out pre factors"),
-    ("scrn", {}, 2 * (1 + NI + 2 * NH_U) * NH_U, "w sh hh ho so b r", "out hid rate state"),
+    ("scrn", {}, 2 * (1 + NI + 2 * NH_U) * NH_U, "xs xh sh hh ho so b r", "out hid rate state"),
 ])
 def test_build_names_counts_and_outputs(form, kwargs, count, params, outputs):
     layer = TheanetsLayer.build(form, size=NH_U, name="l", inputs="in", **kwargs)
@@ -315,7 +315,8 @@ def test_build_names_counts_and_outputs(form, kwargs, count, params, outputs):
     assert type(layer).__name__.lower() == form
     assert sorted(p.name for p in layer.params) == sorted("l." + p for p in params.split())
     assert layer.num_params == count
-    out = layer.connect({"in:out": graphc.tensor.tensor3("x")})
+    out, upd = layer.connect({"in:out": graphc.tensor.tensor3("x")})
+    assert upd == []
     assert sorted(out) == sorted("l:" + o for o in outputs.split())
     spec = layer.to_spec()
     assert spec["form"] == form and spec["h_0"] is None and "mask" not in spec
@@ -338,14 +339,16 @@ def test_bidirectional_parameters():
 def test_parameter_shapes_non_square():
     net = _network(dict(form="scrn", size=NH, context_size=4))
     shapes = {p.name: p.type.shape for p in net.params}
-    assert shapes == {"l.w": (NI, NH + 4), "l.sh": (4, NH), "l.hh": (NH, NH), "l.ho": (NH, NH), "l.so": (4, NH),
+    assert shapes == {"l.xs": (NI, 4), "l.xh": (NI, NH), "l.sh": (4, NH), "l.hh": (NH, NH), "l.ho": (NH, NH), "l.so": (4, NH),
                       "l.b": (NH,), "l.r": (4,)}
     net = _network(dict(form="lstm", size=NH))
     assert {p.name: p.type.shape for p in net.params} == {
         "l.xh": (NI, 4 * NH), "l.hh": (NH, 4 * NH), "l.b": (4 * NH,), "l.ci": (NH,), "l.cf": (NH,), "l.co": (NH,)}
     net = _network(dict(form="gru", size=NH))
     assert {p.name: p.type.shape for p in net.params} == {
-        "l.w": (NI, 3 * NH), "l.b": (3 * NH,), "l.hh": (NH, NH), "l.hr": (NH, NH), "l.hz": (NH, NH)}
+        "l.xh": (NI, NH), "l.xr": (NI, NH), "l.xz": (NI, NH), "l.bh": (NH,), "l.br": (NH,), "l.bz": (NH,),
+        "l.hh": (NH, NH), "l.hr": (NH, NH), "l.hz": (NH, NH)}
+    assert [p.name for p in net.layers[-1].params] == [f"l.{k}" for k in "xh xr xz hh hr hz bh br bz".split()]
     net = _network(dict(form="mrnn", size=NH))  # ceil(sqrt(5)) = 3 factors
     assert {p.name: p.type.shape for p in net.params} == {
         "l.xh": (NI, NH), "l.xf": (NI, 3), "l.hf": (NH, 3), "l.fh": (3, NH), "l.b": (NH,)}
@@ -369,7 +372,7 @@ def test_initialization_radius_and_lstm_bias():
 def test_bptt_limit_reaches_the_scan():
     net = _network(dict(form="gru", size=NH, bptt_limit=3))
     found = []
-    stack = [net.build_graph()["l:out"]]
+    stack = [net.build_graph()[0]["l:out"]]
     seen = set()
     while stack:
         v = stack.pop()
@@ -478,7 +481,7 @@ def test_registered_forms():
 def test_one_function_serves_two_batch_sizes_and_lengths(rng):
     net = _network(dict(form="lstm", size=NH))
     layer = net.layers[-1]
-    outputs = net.build_graph()
+    outputs, _ = net.build_graph()
     fn = graphc.function(net.inputs, [outputs["l:out"], outputs["l:cell"]])
     for b, t in [(2, 7), (5, 3)]:
         x = _x(rng, b, t)

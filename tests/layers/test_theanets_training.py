@@ -9,6 +9,7 @@ import pytest
 
 import graphc.tensor as TT
 from graphc import theanets
+from graphc.theanets._trainers import make_trainer
 from graphc.theanets.layers.base import Layer
 from graphc.theanets.trainer import ALGORITHMS, Trainer, progress_enabled
 
@@ -94,8 +95,10 @@ def test_unknown_algorithm_lists_the_known_ones():
     net = theanets.Regressor([3, 2])
     with pytest.raises(ValueError, match="known algorithms: sgd, nag, rmsprop, adam, adadelta, adagrad"):
         net.train([np.zeros((4, 3)), np.zeros((4, 2))], algo="bfgs")
-    with pytest.raises(ValueError, match="pretrainers are not available"):
-        Trainer(net, "layerwise")
+    with pytest.raises(ValueError, match="pretrainers sample, layerwise"):
+        Trainer(net, "bfgs")
+    with pytest.raises(TypeError, match="learning_rte"):
+        make_trainer(net, "layerwise", learning_rte=0.1)
     with pytest.raises(ValueError, match="hv_method must be"):
         Trainer(net, "esgd", hv_method="fd")
     with pytest.raises(TypeError, match="learning_rte"):
@@ -236,12 +239,13 @@ def test_save_every_writes_a_loadable_model(tmp_path, linear_data):
         ),
         start=1,
     ):
-        assert path.exists() == (i >= 2)
+        # upstream's timing: saved after the yield of iteration 3 (the i=2 one, counting from 0)
+        assert path.exists() == (i >= 4)
         seen[i] = {p.name: p.get_value() for p in net.params}
-        if i == 2:
+        if i == 4:
             loaded = theanets.Regressor.load(path)
             for p in loaded.params:
-                np.testing.assert_array_equal(p.get_value(), seen[2][p.name])
+                np.testing.assert_array_equal(p.get_value(), seen[3][p.name])
     loaded = theanets.Network.load(path)
     assert isinstance(loaded, theanets.Regressor)
     for p in loaded.params:
@@ -354,3 +358,113 @@ def test_progress_enabled_rules(monkeypatch):
     assert not progress_enabled(True, _Stream(True))
     monkeypatch.setenv("GRAPHC_PROGRESS", "1")
     assert progress_enabled(None, _Stream(False)) and not progress_enabled(False, _Stream(True))
+
+
+# -- theanets' pretrainers ----------------------------------------------------------------------
+from graphc.theanets._pretrain import SampleTrainer, SupervisedPretrainer, UnsupervisedPretrainer  # noqa: E402
+
+PRE = dict(learning_rate=0.05, max_updates=3, validate_every=1, batch_size=16, **QUIET)
+
+
+def test_pretrainer_names_dispatch():
+    net = theanets.Regressor([3, 4, 2])
+    assert isinstance(make_trainer(net, "layerwise"), SupervisedPretrainer)
+    assert isinstance(make_trainer(net, "supervised"), SupervisedPretrainer)
+    assert isinstance(make_trainer(net, "pretrain"), UnsupervisedPretrainer)
+    assert isinstance(make_trainer(net, "unsupervised"), UnsupervisedPretrainer)
+    assert isinstance(make_trainer(net, "sample"), SampleTrainer)
+    assert make_trainer(net, "layerwise", subalgo="adam").subalgo == "adam"
+    assert type(make_trainer(net, "sgd", subalgo="adam")) is Trainer  # subalgo is ignored there
+    with pytest.raises(ValueError, match="through Network.train"):
+        Trainer(net, "layerwise")
+
+
+def test_layerwise_trains_growing_prefixes_and_restores_the_network(linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 6, 5, 2])
+    layers, out_name = list(net.layers), net.losses[0].output_name
+    stages, losses_ = [], []
+    for train, _ in net.itertrain([x, y], algo="layerwise", **PRE):
+        stages.append(tuple(lyr.name for lyr in net.layers))
+        losses_.append(train["loss"])
+    assert stages == [("in", "hid1", "lwout")] * 3 + [("in", "hid1", "hid2", "out")] * 3
+    assert net.layers == layers and net.losses[0].output_name == out_name
+    assert losses_[2] < losses_[0] and losses_[5] < losses_[3]
+    assert net.predict(x).shape == y.shape
+
+
+def test_layerwise_tied_autoencoder_stages(linear_data):
+    x, _ = linear_data
+    net = theanets.Autoencoder([3, 5, 4, (5, "tied"), (3, "tied")])
+    stages, losses_ = [], []
+    gen = net.itertrain([x], algo="layerwise", **PRE)
+    for train, _ in gen:
+        stages.append(tuple(lyr.name for lyr in net.layers))
+        losses_.append(train["loss"])
+    assert stages[0] == ("in", "hid1", "lwtied0") and stages[-1] == ("in", "hid1", "hid2", "hid3", "out")
+    assert len(stages) == 6 and losses_[2] < losses_[0]
+
+
+def test_layerwise_stage_without_hidden_layers_trains_the_network(linear_data):
+    x, y = linear_data
+    net = theanets.Regressor([3, 2])
+    pairs = list(net.itertrain([x, y], algo="layerwise", **PRE))
+    assert len(pairs) == 3 and pairs[-1][0]["loss"] < pairs[0][0]["loss"]
+
+
+def test_unsupervised_pretrain_copies_hidden_weights(blobs):
+    x, labels = blobs
+    net = theanets.Classifier([2, 5, 4, 2])
+    before = {p.name: p.get_value() for p in net.params}
+    pairs = list(net.itertrain([x, labels], algo="pretrain", **PRE))  # labels are dropped
+    assert len(pairs) == 6 and pairs[2][0]["loss"] < pairs[0][0]["loss"]
+    after = {p.name: p.get_value() for p in net.params}
+    for name in ("hid1.w", "hid1.b", "hid2.w", "hid2.b"):
+        assert not np.array_equal(before[name], after[name]), name
+    for name in ("out.w", "out.b"):
+        np.testing.assert_array_equal(before[name], after[name])
+    net.train([x, labels], algo="sgd", learning_rate=0.05, max_updates=2, **QUIET)  # still trains
+
+
+def test_sample_sets_weights_to_normalized_data_samples():
+    rng = np.random.RandomState(3)
+    x = rng.randn(50, 4).astype("f")
+    y = rng.randn(50, 3).astype("f")
+    net = theanets.Regressor([4, 6, 5, 3])
+    pairs = list(net.itertrain([x, y], algo="sample", rng=1))
+    assert pairs == [({"loss": 0.0}, {"loss": 0.0})]
+    w1 = net.find("hid1", "w").get_value()  # (4, 6): columns are unit-norm input examples
+    np.testing.assert_allclose(np.linalg.norm(w1, axis=0), 1, rtol=1e-5)
+    xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+    assert all(np.isclose(xn, col, atol=1e-6).all(axis=1).any() for col in w1.T)
+    h1 = net.feed_forward(x)["hid1:out"]
+    w2 = net.find("hid2", "w").get_value()  # (6, 5): columns are unit-norm hid1 outputs
+    hn = h1 / np.maximum(np.linalg.norm(h1, axis=1, keepdims=True), 1e-30)
+    assert all(np.isclose(hn, col, atol=1e-5).all(axis=1).any() for col in w2.T)
+    wo = net.find("out", "w").get_value()  # (5, 3): rows are unit-norm targets
+    yn = y / np.linalg.norm(y, axis=1, keepdims=True)
+    assert all(np.isclose(yn, row, atol=1e-6).all(axis=1).any() for row in wo)
+
+
+def test_sample_pads_with_noisy_copies_and_skips_class_labels(blobs):
+    x, labels = blobs
+    net = theanets.Classifier([2, 300, 2])
+    out_before = net.find("out", "w").get_value()
+    net.train([x[:10], labels[:10]], algo="sample")
+    w = net.find("hid1", "w").get_value()
+    assert w.shape == (2, 300) and np.isfinite(w).all()
+    np.testing.assert_allclose(np.linalg.norm(w, axis=0), 1, rtol=1e-5)
+    np.testing.assert_array_equal(net.find("out", "w").get_value(), out_before)
+
+
+def test_save_every_follows_upstream_timing(tmp_path, linear_data):
+    x, _ = linear_data
+    net = theanets.Autoencoder([3, 2, 3])
+    path = tmp_path / "model.npz"
+    train = net.itertrain([x], save_every=2, save_progress=str(path), **QUIET)
+    seen = []
+    for _ in zip(train, range(9)):
+        seen.append(path.exists())
+        if path.exists():
+            path.unlink()
+    assert [i for i, s in enumerate(seen) if s] == [3, 5, 7]

@@ -59,34 +59,38 @@ class GRU(Recurrent):
     ``r = sigmoid(x W_r + b_r + h W_hr)``, ``z = sigmoid(x W_z + b_z + h W_hz)``,
     ``pre = x W_h + b_h + (r * h) W_hh``, ``hid = act(pre)``, ``h = (1 - z) h + z hid``.
 
-    Parameters ``w`` ``(nin, 3 size)`` and ``b`` ``(3 size,)``, the input
-    weights and biases of the parts ``[h | r | z]``; ``hh``, ``hr``, ``hz``
-    ``(size, size)``.  Outputs ``pre``, ``hid``, ``rate`` (``z``) and ``out``.
-    Options as :class:`Recurrent`.
+    Parameters, named as upstream: ``xh``, ``xr``, ``xz`` ``(nin, size)``
+    (input weights of the candidate, reset and rate parts), ``hh``, ``hr``,
+    ``hz`` ``(size, size)``, and the biases ``bh``, ``br``, ``bz`` ``(size,)``.
+    Outputs ``pre``, ``hid``, ``rate`` (``z``) and ``out``.  Options as
+    :class:`Recurrent`.
     """
 
     def setup(self) -> None:
-        """``w``, ``hh``, ``hr``, ``hz``, ``b``."""
-        self.add_weights("w", self.input_size, 3 * self.size)
+        """``xh``, ``xr``, ``xz``, ``hh``, ``hr``, ``hz``, ``bh``, ``br``, ``bz`` (upstream's order)."""
+        for name in ("xh", "xr", "xz"):
+            self.add_weights(name, self.input_size, self.size)
         for name in ("hh", "hr", "hz"):
             self.add_weights(name, self.size, self.size, hidden=True)
-        self.add_bias("b", 3 * self.size)
+        for name in ("bh", "br", "bz"):
+            self.add_bias(name, self.size)
 
     def transform(self, inputs: LayerInputs) -> dict[str, Variable]:
         """``pre``, ``hid``, ``rate`` and ``out``."""
         x = self._input(inputs)
-        n = self.size
         hh, hr, hz = self.find("hh"), self.find("hr"), self.find("hz")
-        proj = T.dot(x, self.find("w")) + self.find("b")
+        xh = T.dot(x, self.find("xh")) + self.find("bh")
+        xr = T.dot(x, self.find("xr")) + self.find("br")
+        xz = T.dot(x, self.find("xz")) + self.find("bz")
 
-        def step(x_t: Variable, h_tm1: Variable) -> list[Variable]:
-            r_t = T.nnet.sigmoid(x_t[:, n : 2 * n] + T.dot(h_tm1, hr))
-            z_t = T.nnet.sigmoid(x_t[:, 2 * n :] + T.dot(h_tm1, hz))
-            pre = x_t[:, :n] + T.dot(r_t * h_tm1, hh)
+        def step(xh_t: Variable, xr_t: Variable, xz_t: Variable, h_tm1: Variable) -> list[Variable]:
+            r_t = T.nnet.sigmoid(xr_t + T.dot(h_tm1, hr))
+            z_t = T.nnet.sigmoid(xz_t + T.dot(h_tm1, hz))
+            pre = xh_t + T.dot(r_t * h_tm1, hh)
             hid = self.activate(pre)
             return [(1 - z_t) * h_tm1 + z_t * hid, pre, hid, z_t]
 
-        out, pre, hid, rate = self._scan(step, [proj], [self._initial(inputs, "h_0", x.shape[1])], 3, inputs)
+        out, pre, hid, rate = self._scan(step, [xh, xr, xz], [self._initial(inputs, "h_0", x.shape[1])], 3, inputs)
         return {"pre": pre, "hid": hid, "rate": rate, "out": out}
 
 

@@ -92,7 +92,7 @@ class MRNN(Recurrent):
 class SCRN(Recurrent):
     """The structurally constrained recurrent network (Mikolov et al. 2015), with an output bias.
 
-    ``s_t = (1 - r) s_{t-1} + r (x_t W_s)``, ``p_t = x_t W_h + h_{t-1} W_hh + s_t W_sh``,
+    ``s_t = (1 - r) s_{t-1} + r (x_t W_xs)``, ``p_t = x_t W_xh + h_{t-1} W_hh + s_t W_sh``,
     ``h_t = act(p_t)``, ``out_t = h_t W_ho + s_t W_so + b``, as the reference states.
 
     Parameters
@@ -111,7 +111,7 @@ class SCRN(Recurrent):
 
     Notes
     -----
-    Parameters ``w`` ``(nin, size + C)`` (the parts ``[x->h | x->s]``), ``sh``
+    Parameters, named as upstream: ``xs`` ``(nin, C)``, ``xh`` ``(nin, size)``, ``sh``
     ``(C, size)``, ``hh``, ``ho`` ``(size, size)``, ``so`` ``(C, size)``, ``b``
     ``(size,)`` and, for ``'vector'``, ``r`` ``(C,)``.  Outputs ``out``,
     ``hid``, ``state`` (``C`` units) and ``rate`` (broadcast to
@@ -151,9 +151,10 @@ class SCRN(Recurrent):
         return tuple(shape[:-1]) + (self.context_size,) if output in ("state", "rate") else shape
 
     def setup(self) -> None:
-        """``w``, ``sh``, ``hh``, ``ho``, ``so``, ``b`` and ``r`` (vector rates)."""
+        """``xs``, ``xh``, ``sh``, ``hh``, ``ho``, ``so``, ``b`` and ``r`` (vector rates), upstream's order."""
         n, c = self.size, self.context_size
-        self.add_weights("w", self.input_size, n + c)
+        self.add_weights("xs", self.input_size, c)
+        self.add_weights("xh", self.input_size, n)
         self.add_weights("sh", c, n, hidden=True)
         self.add_weights("hh", n, n, hidden=True)
         self.add_weights("ho", n, n, hidden=True)
@@ -167,19 +168,18 @@ class SCRN(Recurrent):
     def transform(self, inputs: LayerInputs) -> dict[str, Variable]:
         """``out``, ``hid``, ``state`` and ``rate``."""
         x = self._input(inputs)
-        n = self.size
         hh, sh = self.find("hh"), self.find("sh")
         r = T.nnet.sigmoid(self.find("r")) if self.rate == "vector" else self._rates
-        proj = T.dot(x, self.find("w"))
+        xh, xs = T.dot(x, self.find("xh")), T.dot(x, self.find("xs"))
 
-        def step(x_t: Variable, h_tm1: Variable, s_tm1: Variable) -> list[Variable]:
-            s_t = (1 - r) * s_tm1 + r * x_t[:, n:]
-            p_t = x_t[:, :n] + T.dot(h_tm1, hh) + T.dot(s_t, sh)
+        def step(xh_t: Variable, xs_t: Variable, h_tm1: Variable, s_tm1: Variable) -> list[Variable]:
+            s_t = (1 - r) * s_tm1 + r * xs_t
+            p_t = xh_t + T.dot(h_tm1, hh) + T.dot(s_t, sh)
             return [self.activate(p_t), s_t]
 
         batch = x.shape[1]
         inits = [self._initial(inputs, "h_0", batch), self._initial(inputs, "s_0", batch, self.context_size)]
-        hid, state = self._scan(step, [proj], inits, 0, inputs)
+        hid, state = self._scan(step, [xh, xs], inits, 0, inputs)
         out = T.dot(hid, self.find("ho")) + T.dot(state, self.find("so")) + self.find("b")
         return {"out": out, "hid": hid, "state": state, "rate": self._per_step(r, state)}
 
@@ -277,7 +277,7 @@ class Clockwork(Recurrent):
     def to_spec(self) -> dict[str, Any]:
         """Adds ``periods``."""
         spec = super().to_spec()
-        spec["periods"] = list(self.periods)
+        spec["periods"] = tuple(self.periods)  # a tuple, as upstream
         return spec
 
 
@@ -360,17 +360,19 @@ class Bidirectional(Layer):
         shape = self.forward.output_shape_of(output)
         return tuple(shape[:-1]) + (None if shape[-1] is None else 2 * shape[-1],)
 
-    def transform(self, inputs: LayerInputs) -> dict[str, Variable]:
-        """``out`` (and ``pre``/``cell``), ``fw_*`` and ``bw_*``."""
-        fw = {k.split(":", 1)[1]: v for k, v in self.forward.connect(inputs).items()}
-        bw = {k.split(":", 1)[1]: v for k, v in self.backward.connect(inputs).items()}
+    def transform(self, inputs: LayerInputs) -> tuple[dict[str, Variable], list[Any]]:
+        """``out`` (and ``pre``/``cell``), ``fw_*`` and ``bw_*``; the workers' updates."""
+        fw_out, fw_upd = self.forward.connect(inputs)
+        bw_out, bw_upd = self.backward.connect(inputs)
+        fw = {k.split(":", 1)[1]: v for k, v in fw_out.items()}
+        bw = {k.split(":", 1)[1]: v for k, v in bw_out.items()}
         outputs = {}
         for key in ("out", "pre", "cell"):
             if key in fw and key in bw:
                 outputs[key] = T.concatenate([fw[key], bw[key]], axis=fw[key].ndim - 1)
         outputs.update({f"fw_{k}": v for k, v in fw.items()})
         outputs.update({f"bw_{k}": v for k, v in bw.items()})
-        return outputs
+        return outputs, list(fw_upd) + list(bw_upd)
 
     def to_spec(self) -> dict[str, Any]:
         """Adds ``worker`` and the workers' fixed rates (``fw_rate_values``, ``bw_rate_values``), if any."""

@@ -25,17 +25,13 @@ from ...config import config
 from ...tensor.shared import SharedVariable, shared
 from ...tensor.variable import Variable, provenance
 from .. import activations as activations
-from ..util import LayerInputs, random_matrix, random_vector
+from ..util import ConfigurationError, LayerInputs, random_matrix, random_vector
 
 __all__ = ["Layer", "ConfigurationError", "LayerInputs", "random_matrix", "random_vector"]
 
 _log = logging.getLogger("graphc.theanets")
 
 Shape = tuple[Any, ...]
-
-
-class ConfigurationError(ValueError):
-    """A network or layer is configured wrongly (theanets' ``util.ConfigurationError``)."""
 
 
 def _is_int(x: Any) -> bool:
@@ -97,8 +93,10 @@ class Layer:
     inputs : tuple of str
         Full names ``'<layer>:<output>'`` once bound.
     kwargs : dict
-    activate : callable
-        The activation, built when the layer is bound.
+    activate : Activation or callable
+        The activation, with ``name`` (``'norm:z(relu)'`` for ``'relu+norm:z'``)
+        and ``params``; built in the constructor as upstream (when the size is
+        known; otherwise when the layer is bound).
     rng : numpy.random.RandomState
     """
 
@@ -178,9 +176,15 @@ class Layer:
             raise ConfigurationError(f"{label}: rng must be an int seed or a numpy RandomState, got {type(rng).__name__}")
         self._params: list[SharedVariable] = []
         self._resolved: dict[str, tuple[Layer, str]] = {}
-        self.activate: Any = None
         self.updates: list[Any] = []
         self._bound = False
+        # built here as upstream (its parameters are drawn before the weights); a
+        # layer whose size its inputs give builds it when bound
+        self.activate: Any = None
+        self._fresh_activation = False
+        if self.size is not None:
+            self.activate = activations.build(activation, self)
+            self._fresh_activation = True
 
     # -- names ----------------------------------------------------------------
     @property
@@ -370,7 +374,8 @@ class Layer:
         reset : bool
             Forget earlier resolutions first.
         initialize : bool
-            Call :meth:`setup` and build the activation (new parameter values).
+            Call :meth:`setup` (new parameter values); when the layer is bound
+            again, also rebuild the activation.
 
         Raises
         ------
@@ -393,7 +398,9 @@ class Layer:
         if initialize:
             self._params = []
             self.setup()
-            self.activate = activations.build(self.kwargs["activation"], self)
+            if not self._fresh_activation:  # re-initializing: new activation parameters too
+                self.activate = activations.build(self.kwargs["activation"], self)
+            self._fresh_activation = False
         self._bound = True
         self.log()
 
@@ -439,8 +446,8 @@ class Layer:
         )
 
     # -- expressions --------------------------------------------------------------
-    def connect(self, inputs: Mapping[str, Any]) -> dict[str, Variable]:
-        """The layer's outputs for named input expressions.
+    def connect(self, inputs: Mapping[str, Any]) -> tuple[dict[str, Variable], list[Any]]:
+        """The layer's outputs for named input expressions, and its updates (as upstream).
 
         Parameters
         ----------
@@ -449,8 +456,11 @@ class Layer:
 
         Returns
         -------
-        dict
+        outputs : dict
             ``'<layer>:<output>'`` -> expression, sorted by name.
+        updates : list of (SharedVariable, expression)
+            Updates the layer's computation needs (usually empty); also kept
+            in :attr:`updates`.
 
         Raises
         ------
@@ -469,9 +479,11 @@ class Layer:
         primary = self.inputs[0] if len(self.inputs) == 1 else None
         with provenance(self.name):
             result = self.transform(LayerInputs(inputs, primary, self.name))
+        updates: list[Any] = []
         if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], (list, tuple)):
             result, updates = result  # theanets' (outputs, updates) convention
-            self.updates = list(updates)
+            updates = list(updates)
+        self.updates = updates
         if isinstance(result, LayerInputs):
             result = result.__graphc_variable__()
         if isinstance(result, Variable):
@@ -487,7 +499,7 @@ class Layer:
             if not isinstance(value, Variable):
                 raise TypeError(f"layer {self.name!r}: output {key!r} of transform() is {type(value).__name__}, not an expression")
             outs[self.full_name(key)] = value
-        return outs
+        return outs, updates
 
     def transform(self, inputs: LayerInputs) -> Any:
         """The output expression(s) for the inputs.
