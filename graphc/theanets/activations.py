@@ -127,7 +127,8 @@ class Activation:
         return param
 
     def _draw(self, *shape: int) -> np.ndarray:
-        return self.layer.rng.randn(*shape)
+        # cast before scaling, as upstream (``0.1 * abs(randn(n).astype(floatX))``)
+        return self.layer.rng.randn(*shape).astype(config.floatX)
 
     def __call__(self, x: Variable) -> Variable:
         """The symbolic output for the input ``x``."""

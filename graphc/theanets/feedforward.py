@@ -91,9 +91,12 @@ class Autoencoder(Network):
             )
         return self.inputs[0]
 
-    def score(self, x: Any, y: Any = None, w: Any = None, **kwargs: Any) -> float:
-        """R^2 of the reconstruction of ``x`` (or of ``y`` when given)."""
-        return super().score(x, x if y is None else y, w, **kwargs)
+    def score(self, x: Any, w: Any = None, **kwargs: Any) -> float:
+        """R^2 of the reconstruction of ``x``, weighted by ``w`` when given (upstream's signature).
+
+        The second argument is the weights, not a target: an autoencoder's target is its input.
+        """
+        return super().score(x, x, w, **kwargs)
 
     def _find_output(self, layer: Any) -> str:
         if layer is None:

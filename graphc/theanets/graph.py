@@ -24,6 +24,7 @@ from ..runtime import function
 from ..tensor.shared import SharedVariable
 from ..tensor.variable import Variable
 from . import losses as _losses
+from ._training_data import feed_array, is_sparse
 from .layers._spec import find_partner, parse_spec, unknown_form
 from .layers.base import ConfigurationError, Layer
 from .layers.feedforward import Input, Tied
@@ -78,9 +79,10 @@ class Network:
         self._graphs: dict[Any, tuple[dict[str, Variable], list[Any]]] = {}
         self._functions: dict[Any, Any] = {}
         self._rng = rng
-        # one generator for all layers: same-shaped layers get different initial values
-        # (theanets seeds every layer with the same int, so they start identical)
-        self._layer_rng = np.random.RandomState(int(rng)) if isinstance(rng, (int, np.integer)) else rng
+        # passed to every layer as upstream does: an int seeds a fresh RandomState in
+        # each layer (so same-shaped layers start identical, as in theanets); a
+        # RandomState is shared, each layer drawing from it in turn
+        self._layer_rng = rng
         if isinstance(layers, (int, str, dict, Layer)):
             raise ConfigurationError(f"layers must be a sequence of layer specs, got {layers!r}")
         specs = list(layers)
@@ -414,18 +416,29 @@ class Network:
         return self._functions[key]
 
     def _arrays(self, x: Any) -> list[Any]:
+        """The data for :attr:`inputs` from ``x`` (one array, a list, or a dict by input name).
+
+        A ``scipy.sparse`` matrix for a sparse input (``Input(sparse='csr')``)
+        is densified here; a sparse matrix for a dense input, or a dense array
+        for a sparse one, raises :class:`TypeError` naming the input.
+        """
         inputs = self.inputs
         if isinstance(x, Mapping):
             names = [v.name for v in inputs]
             unknown, missing = sorted(set(x) - set(names)), [n for n in names if n not in x]
             if unknown or missing:
                 raise KeyError(f"unknown input name(s) {unknown}, missing {missing}; the network's inputs are {names}")
-            return [x[n] for n in names]
-        if len(inputs) == 1:
-            return [x]
-        if isinstance(x, (list, tuple)) and len(x) == len(inputs):
-            return list(x)
-        raise ValueError(f"this network has {len(inputs)} inputs {[v.name for v in inputs]}; pass a list or a dict of arrays")
+            items = [x[n] for n in names]
+        elif len(inputs) == 1:
+            items = [x]
+        elif isinstance(x, (list, tuple)) and len(x) == len(inputs):
+            items = list(x)
+        else:
+            raise ValueError(
+                f"this network has {len(inputs)} inputs {[v.name for v in inputs]}; pass a list or a dict of arrays"
+            )
+        where = f"{type(self).__name__} input data"
+        return [feed_array(v, item, where) for v, item in zip(inputs, items)]
 
     def feed_forward(self, x: Any, **kwargs: Any) -> dict[str, np.ndarray]:
         """Every output of the graph for input data ``x`` (a dict by ``'<layer>:<output>'``).
@@ -447,13 +460,13 @@ class Network:
 
     def score(self, x: Any, y: Any, w: Any = None, **kwargs: Any) -> float:
         """R^2 of the predictions: ``1 - sum(w u^2) / sum(w v^2)``, ``u = y - predict(x)``, ``v = y - mean(y)``."""
-        y = np.asarray(y)
+        y = np.asarray(y.toarray() if is_sparse(y) else y)  # an autoencoder scores a sparse input against itself
         pred = self.predict(x, **kwargs)
         if len(pred) != len(y):
             raise ValueError(f"score: {len(pred)} inputs but {len(y)} targets; give one target per example")
         u = y - pred
         v = y - y.mean()
-        w = np.ones_like(u) if w is None else np.asarray(w)
+        w = np.ones_like(u) if w is None else np.asarray(w.toarray() if is_sparse(w) else w)
         return float(1 - (w * u * u).sum() / (w * v * v).sum())
 
     # -- persistence and export --------------------------------------------------

@@ -144,7 +144,7 @@ def random_matrix(
         arr *= mask
     if radius > 0:
         u, s, vt = np.linalg.svd(arr, full_matrices=False)
-        arr = (u * (radius * s / abs(s[0]))) @ vt
+        arr = np.dot(np.dot(u, np.diag(radius * s / abs(s[0]))), vt)  # as upstream, for the same roundoff
     if diagonal != 0:
         arr = diagonal * np.eye(max(rows, cols))[:rows, :cols]
     return arr.astype(config.floatX)

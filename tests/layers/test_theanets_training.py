@@ -60,7 +60,7 @@ def test_each_algorithm_reduces_the_loss(algo, linear_data):
     x, y = linear_data
     net = theanets.Regressor([3, 5, 2])
     before = mse(net, x, y)
-    train, valid = net.train([x, y], algo=algo, max_updates=5, validate_every=1, **HYPER[algo], **QUIET)
+    train, valid = net.train([x, y], algo=algo, max_updates=10, validate_every=1, **HYPER[algo], **QUIET)
     after = mse(net, x, y)
     assert after < 0.5 * before
     # the restored (best) parameters are at least as good as the last validated ones

@@ -232,13 +232,13 @@ class Clockwork(Recurrent):
             )
 
     def setup(self) -> None:
-        """``xh``, ``hh``, ``b``; the block mask and the unit periods are constants."""
+        """``hh``, ``xh``, ``b`` (drawn in upstream's order); the block mask and the unit periods are constants."""
         if self.size % len(self.periods):
             raise ConfigurationError(
                 f"layer {self.name!r}: size {self.size} is not a multiple of the {len(self.periods)} modules {self.periods}"
             )
-        self.add_weights("xh", self.input_size, self.size)
         self.add_weights("hh", self.size, self.size, hidden=True)
+        self.add_weights("xh", self.input_size, self.size)
         self.add_bias("b", self.size)
 
     def block_mask(self) -> np.ndarray:
@@ -324,7 +324,10 @@ class Bidirectional(Layer):
             raise ConfigurationError(f"layer {self.name!r}: a bidirectional layer needs an even size, got {self.size!r}")
         self.worker = worker.lower()
         shared = {k: v for k, v in self.kwargs.items() if k not in ("rng",)}
-        shared["rng"] = self.rng  # one generator: the two workers start from different values
+        # as upstream, the workers get this layer's rng option as given: an int seeds
+        # each worker afresh (so the two start from the same values), a RandomState is shared
+        if "rng" in self.kwargs:
+            shared["rng"] = self.kwargs["rng"]
 
         def make(suffix: str, direction: str) -> Recurrent:
             options = dict(shared)

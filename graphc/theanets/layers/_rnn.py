@@ -210,12 +210,12 @@ class Recurrent(Layer):
             Defaults, overridden by the layer's options as in
             :meth:`Layer.add_weights`; ``std`` defaults to ``1 / sqrt(nin + nout)``.
         hidden : bool
-            The matrix multiplies the hidden state: when ``nin`` is the layer
-            size and ``nout`` a multiple of it, it is built from square
-            blocks, each with ``radius``, ``diagonal`` and ``sparsity`` applied
-            (theanets' rule).  Otherwise (input matrices, and theanets applies
-            the rule to those too when the input size happens to equal the
-            layer size) ``radius`` and ``diagonal`` do not apply.
+            Kept for compatibility; ignored.  As upstream, whenever ``nin`` is
+            the layer size and ``nout`` a multiple of it (input matrices too,
+            when the input size equals the layer size) the matrix is built
+            from square blocks drawn in turn, each with ``radius``,
+            ``diagonal`` and ``sparsity`` applied; otherwise ``radius`` and
+            ``diagonal`` do not apply.
 
         Returns
         -------
@@ -226,7 +226,7 @@ class Recurrent(Layer):
         mean = self._option("mean", name, mean)
         std = self._option("std", name, std or 1 / np.sqrt(nin + nout))
         sparsity = self._option("sparsity", name, sparsity)
-        if hidden and nin == self.size and nout % nin == 0:
+        if nin == self.size and nout % nin == 0:
             diagonal = self._option("diagonal", name, diagonal)
             radius = self._option("radius", name, radius)
             blocks = [
@@ -243,10 +243,11 @@ class Recurrent(Layer):
         values = self.kwargs.get("rate_values")
         if values is None:
             eps = RATE_EPSILON
+            # upstream draws these from numpy's global generator, not the layer's rng
             if mode == "uniform":
-                values = self.rng.uniform(eps, 1 - eps, size=size)
+                values = np.random.uniform(eps, 1 - eps, size=size).astype(config.floatX)
             else:
-                values = np.exp(self.rng.uniform(-6, -eps, size=size))
+                values = np.exp(np.random.uniform(-6, -eps, size=size).astype(config.floatX))
             # recorded so that to_spec (and a saved model) reproduces them
             self.kwargs["rate_values"] = [float(v) for v in values]
         values = np.asarray(values, dtype=config.floatX)

@@ -26,6 +26,20 @@ def _prod(shape: Shape) -> int | None:
     return int(np.prod(shape))
 
 
+_SPARSE_FORMATS = ("csr", "csc")
+
+
+def _sparse_format(sparse: Any, name: str) -> str | None:
+    """``None`` (dense), ``'csr'`` or ``'csc'`` from an Input's ``sparse`` argument."""
+    if sparse is None or sparse is False:
+        return None
+    if sparse is True:
+        return "csr"
+    if isinstance(sparse, str) and sparse.lower() in _SPARSE_FORMATS:
+        return sparse.lower()
+    raise ConfigurationError(f"layer {name!r}: sparse must be False, True, 'csr' or 'csc', got {sparse!r}")
+
+
 class Input(Layer):
     """A layer that receives external data; its ``input`` is the placeholder.
 
@@ -41,13 +55,30 @@ class Input(Layer):
         Defaults to ``'in'``.
     ndim : int, optional
         Number of axes including the batch axis (default 2).
-    sparse : bool
-        Sparse inputs are not supported.
+    sparse : {False, 'csr', 'csc'}
+        Declare a sparse input: ``train``, ``predict``, ``feed_forward`` and
+        ``score`` then take ``scipy.sparse`` matrices (any sparse format; the
+        declared one is upstream's Theano variable type, here a label) and
+        refuse dense arrays.  ``True`` means ``'csr'``; a ``(size, 'csr')``
+        layer spec declares one too.  The data stay sparse
+        while they are split into minibatches (rows of a CSR copy); each
+        minibatch is densified when it is fed to the compiled function, since
+        ONNX Runtime has no sparse matrix product for graphc's ops.
+        ``predict``, ``feed_forward`` and ``score`` densify the matrix they
+        are given (their outputs are dense anyway): pass large datasets in
+        chunks.  A sparse input must be 2-D.
 
     Notes
     -----
     The batch axis (and any other axis but the last, unless ``shape`` fixes it)
-    has a dynamic size.
+    has a dynamic size.  An exported ONNX model takes the dense input (a
+    ``(batch, size)`` float tensor), sparse or not.
+
+    Raises
+    ------
+    ConfigurationError
+        For a ``sparse`` value other than False/None, True, ``'csr'`` or
+        ``'csc'``, or a sparse input that is not 2-D.
     """
 
     def __init__(
@@ -59,10 +90,11 @@ class Input(Layer):
         sparse: Any = False,
         **kwargs: Any,
     ) -> None:
-        kwargs.pop("activation", None)
+        activation = kwargs.pop("activation", None)
         kwargs.pop("inputs", None)
-        if sparse:
-            raise ConfigurationError(f"layer {name!r}: sparse inputs are not supported")
+        if not sparse and isinstance(activation, str) and activation.lower() in _SPARSE_FORMATS:
+            sparse = activation  # a (size, 'csr') tuple spec parses the format as the activation
+        sparse = _sparse_format(sparse, name)
         if shape is None:
             if size is None:
                 raise ConfigurationError(f"layer {name!r}: an Input layer needs a size or a shape")
@@ -80,7 +112,15 @@ class Input(Layer):
             raise ConfigurationError(f"layer {name!r}: the last axis of an input needs a size, got shape {shape}")
         super().__init__(size=size, inputs=(), name=name, activation="linear", shape=shape, **kwargs)
         self.ndim = len(self.output_shape) + 1
+        if sparse and self.ndim != 2:
+            raise ConfigurationError(
+                f"layer {name!r}: a sparse input ({sparse!r}) must be a matrix (ndim=2), got ndim={self.ndim}"
+            )
+        self.sparse = sparse
+        if sparse:
+            self.kwargs["sparse"] = sparse  # kept by to_spec, so a saved model stays sparse
         self.input = T.tensor(config.floatX, shape=(None,) + tuple(self.output_shape), name=self.name)
+        self.input.tag.sparse = sparse  # the data-feeding code checks it (graph._arrays, _training_data)
 
     def bind(self, graph: Any, reset: bool = True, initialize: bool = True) -> None:
         """Inputs have nothing to resolve or create."""
