@@ -116,7 +116,7 @@ def _model_class(base: type, name: str) -> type:
         if cls.__name__ == name:
             return cls
         stack.extend(cls.__subclasses__())
-    root = next(c for c in reversed(base.__mro__) if "load" in c.__dict__)  # Network, without importing it
+    root = next(c for c in reversed(base.__mro__) if "itertrain" in c.__dict__)  # Network, without importing it
     if base is not root:
         found = _model_class(root, name)
         raise TypeError(f"the file holds a {found.__name__}, not a {base.__name__}; load it with {root.__name__}.load")

@@ -12,18 +12,16 @@ export to ONNX with a dynamic batch size.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import onnx
 
-from ..export.model import DEFAULT_OPSET
 from ..runtime import function
 from ..tensor.shared import SharedVariable
 from ..tensor.variable import Variable
 from . import losses as _losses
+from ._network_files import NetworkFiles
 from ._training_data import feed_array, is_sparse
 from .layers._spec import find_partner, parse_spec, unknown_form
 from .layers.base import ConfigurationError, Layer
@@ -35,7 +33,7 @@ __all__ = ["Network", "ConfigurationError"]
 _log = logging.getLogger("graphc.theanets")
 
 
-class Network:
+class Network(NetworkFiles):
     """A theanets computation graph of layers (``theanets.Network``).
 
     Parameters
@@ -470,73 +468,6 @@ class Network:
         return float(1 - (w * u * u).sum() / (w * v * v).sum())
 
     # -- persistence and export --------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model to ``path`` (an ``.npz``: parameter arrays and a JSON description; no pickle).
-
-        The write is atomic: ``path`` holds the old or the new model, never half of one.
-
-        Raises
-        ------
-        TypeError
-            If a layer option cannot be written as JSON (naming the layer).
-        ValueError
-            If a parameter holds NaN or infinite values (nothing is written).
-        """
-        from ._model_io import save_model
-
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Network:
-        """Read a model written by :meth:`save`.
-
-        Custom layer classes must be defined (registered) before loading.
-
-        Raises
-        ------
-        FileNotFoundError
-            For a path with no file.
-        ValueError
-            Naming the file: damaged, not a graphc model, a bad description or array,
-            over the memory budget, or an unregistered layer form (checked first).
-        """
-        from ._model_io import load_model
-
-        return load_model(cls, path)
-
-    def to_onnx(self, outputs: Any = None, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
-        """The model as ONNX (parameters as initializers, dynamic batch size).
-
-        Parameters
-        ----------
-        outputs : str, sequence of str or 'all', optional
-            Output names (``'hid1:out'``, or a layer name); default the network output.
-        opset : int
-
-        Returns
-        -------
-        onnx.ModelProto
-            Inputs named after the input layers, outputs ``'<layer>:<output>'``.
-        """
-        from ..export.model import to_onnx
-
-        graph = self._outputs()
-        if outputs is None:
-            names = [self.layers[-1].output_name]
-        elif outputs == "all":
-            names = list(graph)
-        else:
-            names = [self._output_key(o) for o in ([outputs] if isinstance(outputs, str) else outputs)]
-        return to_onnx({n: graph[n] for n in names}, self.inputs, opset=opset, name=type(self).__name__)
-
-    def export(self, path: str | os.PathLike[str], outputs: Any = None, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
-        """Write :meth:`to_onnx`'s model to ``path`` (atomically) and return it."""
-        from ..export.io import save
-
-        model = self.to_onnx(outputs, opset=opset)
-        save(model, path)
-        return model
-
     def summary(self) -> str:
         """A table of the layers: name, form, inputs, output size, activation, parameter count; the loss below."""
         from ..layers.summary import format_table
