@@ -187,6 +187,10 @@ class Variable(NumpyMethods):
         label = self.name or (self.owner.op if self.owner else "Variable")
         return f"<{label}: {self.type}>"
 
+    def __str__(self) -> str:
+        # as Theano: a named variable prints as its name (programs build names and labels from it)
+        return self.name if self.name else repr(self)
+
     def __bool__(self) -> bool:
         # as Theano: a variable is true (``if W:``, ``W or default``), but a comparison has no truth
         # value (``a < b < c`` would silently test only half)

@@ -168,3 +168,14 @@ def test_maker_fgraph() -> None:
     assert [n.op for n in nodes].count("mul") == 1
     np.testing.assert_allclose(f(np.ones((3, 5))), np.full(3, 11.0))
     np.testing.assert_allclose(w.get_value(), np.full(3, 2.0))
+
+
+def test_str_of_a_named_variable_is_its_name_as_in_theano():
+    import graphc.tensor as T
+
+    x = T.dmatrix("x")
+    y = x * 2.0
+    assert str(x) == "x" and f"{x}" == "x" and repr(x).startswith("<x: float64")
+    assert str(y) == repr(y)  # an unnamed expression keeps graphc's description
+    y.name = "twice"
+    assert str(y) == "twice"
