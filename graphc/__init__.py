@@ -32,7 +32,7 @@ from .train import DisconnectedInputError, grad  # noqa: E402
 
 # isort: split
 # Theano's other modules and top-level names (theano.printing, theano.clone, theano.Mode, theano.Rop ...)
-from . import compile, gof, gradient, ifelse, printing, sandbox  # noqa: E402, A004
+from . import compile, gof, gradient, ifelse, misc, printing, sandbox  # noqa: E402, A004
 from .compile.mode import Mode  # noqa: E402
 from .gradient import Lop, Rop  # noqa: E402
 from .printing import pp, pprint  # noqa: E402
@@ -69,4 +69,4 @@ __all__ = [
     "regularization",
     "updates",
 ]
-__all__ += ["Out", "Param", "dot", "compile", "gof", "gradient", "ifelse", "printing", "sandbox", "Mode", "Lop", "Rop", "pp", "pprint", "clone", "Variable"]
+__all__ += ["Out", "Param", "dot", "misc", "compile", "gof", "gradient", "ifelse", "printing", "sandbox", "Mode", "Lop", "Rop", "pp", "pprint", "clone", "Variable"]

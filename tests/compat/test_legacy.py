@@ -156,7 +156,7 @@ def test_missing_script(tmp_path: Path) -> None:
         ("import theano\ntheano.tensor.frobnicate", "NotProvidedAttributeError", "theano.tensor.frobnicate"),
         ("import theano.tensor as T\nT.frobnicate", "NotProvidedAttributeError", "theano.tensor.frobnicate"),
         ("from theano.tensor import frobnicate", "NotProvidedImportError", "theano.tensor.frobnicate"),
-        ("import theano.misc.pkl_utils", "NotProvidedImportError", "theano.misc"),
+        ("import theano.d3viz", "NotProvidedImportError", "theano.d3viz"),
         ("import lasagne\nlasagne.layers.FrobLayer", "NotProvidedAttributeError", "lasagne.layers.FrobLayer"),
     ],
 )
