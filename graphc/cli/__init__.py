@@ -70,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     guard = Guard()
     with guard:
         status = _run(args, guard)
-    if guard.abandoned:  # an ONNX Runtime call still running in a thread: do not wait for it
+    # an ONNX Runtime call still running in a thread, or one stopped by Ctrl-C: exit at once. After an
+    # interrupt, ONNX Runtime may still hold threads of a session it was creating; the interpreter's
+    # normal shutdown would destroy them while they run (std::terminate, SIGABRT instead of 130)
+    if guard.abandoned or guard.stopped:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
@@ -84,9 +87,11 @@ def _run(args: argparse.Namespace, guard: Guard) -> int:
         with guard.deadline(timeout, f"--timeout {timeout:g}" if timeout else ""):
             return int(args.func(args))
     except TimeoutExpired as exc:
+        guard.stopped = True
         print(f"graphc {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        guard.stopped = True
         print(f"graphc {args.command}: interrupted", file=sys.stderr)
         return 130
     except MemoryError:

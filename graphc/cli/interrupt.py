@@ -97,6 +97,7 @@ class Guard:
         self.pending: list[Deadline] = []
         self.stage = ""
         self.abandoned = False
+        self.stopped = False  # a Ctrl-C or a deadline ended the command: the process exits at once
         self._old_handler: Any = None
         self._installed = False
 
