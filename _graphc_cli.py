@@ -11,13 +11,18 @@ import sys
 
 
 def main() -> int:
-    """Import :func:`graphc.cli.main` and run it; a Ctrl-C during the import prints one line."""
+    """Import :func:`graphc.cli.main` and run it; a Ctrl-C during the import prints one line.
+
+    The process then ends through :func:`graphc.cli.exit_process` (at once after a stopped command).
+    """
     try:
+        from graphc.cli import exit_process
         from graphc.cli import main as graphc_main
     except KeyboardInterrupt:
         print("graphc: interrupted", file=sys.stderr)
         return 130
-    return graphc_main()
+    exit_process(graphc_main())
+    return 0  # not reached: exit_process ends the process
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from .errors import CLIError
 from .info import cmd_info, describe_model
 from .interrupt import Guard, TimeoutExpired
 
-__all__ = ["main", "describe_model", "CLIError"]
+__all__ = ["main", "exit_process", "describe_model", "CLIError"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,15 +70,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     guard = Guard()
     with guard:
         status = _run(args, guard)
-    # an ONNX Runtime call still running in a thread, or one stopped by Ctrl-C: exit at once. After an
-    # interrupt, ONNX Runtime may still hold threads of a session it was creating; the interpreter's
-    # normal shutdown would destroy them while they run (std::terminate, SIGABRT instead of 130)
-    if guard.abandoned or guard.stopped:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(status)
+    if guard.abandoned:  # an ONNX Runtime call still running in a thread: do not wait for it
+        exit_now(status)
+    global _stopped
+    _stopped = guard.stopped
     return status
+
+
+_stopped = False
+"""Whether the last :func:`main` was stopped by Ctrl-C or ``--timeout`` (read by :func:`exit_process`)."""
+
+
+def exit_now(status: int) -> None:
+    """Flush the output and end the process at once with ``status`` (no interpreter shutdown)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
+def exit_process(status: int) -> None:
+    """End the ``graphc`` process with ``status``, as its entry points do after :func:`main`.
+
+    After a command stopped by Ctrl-C or ``--timeout``, ONNX Runtime may still hold threads
+    of a session it was creating; the interpreter's normal shutdown destroys them while they
+    run (``std::terminate``: SIGABRT instead of the promised status), so the process then
+    ends at once.  In-process callers of :func:`main` (tests, notebooks) are not ended.
+    """
+    if _stopped:
+        exit_now(status)
+    sys.exit(status)
 
 
 def _run(args: argparse.Namespace, guard: Guard) -> int:
