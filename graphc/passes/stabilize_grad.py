@@ -83,19 +83,24 @@ def _mono(graph: Graph, v: Value, budget: list[int] | None = None) -> Mono:
     return Mono(1, [v])
 
 
-def _terms(graph: Graph, v: Value, sign: int = 1, out: list[tuple[int, Value]] | None = None) -> list[tuple[int, Value]]:
-    """``v`` as a signed sum of terms (through ``add``, ``sub`` and ``neg``)."""
+def _terms(
+    graph: Graph, v: Value, sign: int = 1, out: list[tuple[int, Value]] | None = None, linear: bool = False
+) -> list[tuple[int, Value]]:
+    """``v`` as a signed sum of terms (through ``add``, ``sub`` and ``neg``; with ``linear``, see :func:`linear_terms`)."""
     out = [] if out is None else out
     op = _op(graph, v)
     if len(out) > MAX_TERMS:
         out.append((sign, v))
     elif op in ("add", "sub"):
         a, b = _args(graph, v)
-        _terms(graph, a, sign, out)
-        _terms(graph, b, -sign if op == "sub" else sign, out)
+        _terms(graph, a, sign, out, linear)
+        _terms(graph, b, -sign if op == "sub" else sign, out, linear)
     elif op == "neg":
-        _terms(graph, _args(graph, v)[0], -sign, out)
-    else:
+        _terms(graph, _args(graph, v)[0], -sign, out, linear)
+    elif linear and op == "mul" and -1.0 in (_scalar_const(graph, _args(graph, v)[0]), _scalar_const(graph, _args(graph, v)[1])):
+        a, b = _args(graph, v)
+        _terms(graph, b if _scalar_const(graph, a) == -1.0 else a, -sign, out, linear)
+    elif not linear or _scalar_const(graph, v) != 0.0:
         out.append((sign, v))
     return out
 
@@ -112,22 +117,7 @@ def linear_terms(graph: Graph, v: Value, sign: int = 1, out: list[tuple[int, Val
 
     The forms graphc builds for a negation: ``neg(x)``, ``-1 * x``, ``0 - x`` and ``-a - b``.
     """
-    out = [] if out is None else out
-    op = _op(graph, v)
-    if len(out) > MAX_TERMS:
-        out.append((sign, v))
-    elif op in ("add", "sub"):
-        a, b = _args(graph, v)
-        linear_terms(graph, a, sign, out)
-        linear_terms(graph, b, -sign if op == "sub" else sign, out)
-    elif op == "neg":
-        linear_terms(graph, _args(graph, v)[0], -sign, out)
-    elif op == "mul" and -1.0 in (_scalar_const(graph, _args(graph, v)[0]), _scalar_const(graph, _args(graph, v)[1])):
-        a, b = _args(graph, v)
-        linear_terms(graph, b if _scalar_const(graph, a) == -1.0 else a, -sign, out)
-    elif _scalar_const(graph, v) != 0.0:
-        out.append((sign, v))
-    return out
+    return _terms(graph, v, sign, out, linear=True)
 
 
 def _signed(terms: list[tuple[int, Value]], flip: int = 1) -> list[tuple[int, Value]]:
