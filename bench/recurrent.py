@@ -125,8 +125,8 @@ def main() -> None:
 
             # peers bind their session and input now: they are timed within this iteration
             peers = {
-                "graphc": lambda s=g_default, x=x: s.run(None, {"x.input": x}),
-                "graphc (Loop path)": lambda s=g_loop, x=x: s.run(None, {"x.input": x}),
+                "graphc": lambda s=g_default, x=x: s.run(None, {"x": x}),
+                "graphc (Loop path)": lambda s=g_loop, x=x: s.run(None, {"x": x}),
                 "torch.onnx on ORT": lambda s=t_onnx, x=x: s.run(None, {"x": x}),
                 "PyTorch eager": run_torch,
             }
