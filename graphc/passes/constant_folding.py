@@ -2,7 +2,8 @@
 
 Pure ops whose inputs are all constants are evaluated with their numpy
 ``eval`` and replaced by a constant, unless the result is large (folding would
-bloat the model with data it can compute from a few bytes).
+bloat the model with data it can compute from a few bytes).  Collectives
+(all-reduces) are never folded: their value needs every rank's input.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def _fold(graph: Graph) -> int:
         d = graph.data(nid)
         if d.kind != "op" or d.op == "scan" or not OPS[d.op].pure:  # type: ignore[index]
             continue
+        if OPS[d.op].extra.get("collective"):  # type: ignore[index]
+            continue  # an all-reduce's value needs every rank's input: one process's eval is not it
         ins = graph.node_inputs(nid)
         if not ins or any(graph.data(src).kind != "const" for src, _ in ins):
             continue

@@ -526,6 +526,9 @@ case("scan_until_doubling", lambda x: graphc.scan(lambda h: (h * 2, graphc.scan_
                                                    outputs_info=T.constant(np.float32(1)), n_steps=10)[0],
      lambda x: np.array([2.0, 4, 8, 16], np.float32), np.float32(9.5))
 case("grad_clip_identity", lambda x: T.grad_clip(x, -1.0, 1.0) * 2, lambda x: x * 2, sym(data("float32", 3, 4)))
+# one process: an all-reduce over a single rank is the identity (graphc.distributed)
+case("allreduce_mean_one_rank", lambda x: apply_op("allreduce_mean", [x]) * 3, lambda x: x * 3, sym(data("float32", 3, 4), 0))
+case("allreduce_sum_one_rank_int", lambda x: apply_op("allreduce_sum", [x]) + 1, lambda x: x + 1, data("int64", 2, 5))
 case("native_lstm_peepholes_reverse",
      lambda x, w, r, b, h0, c0, p: apply_op("lstm", [x, w, r, b, h0, c0, p], hidden_size=3, direction="reverse",
                                             activations=("Sigmoid", "Tanh", "Tanh")),

@@ -1,3 +1,3 @@
 """ONNX lowerings of the IR ops, one module per op family; importing registers them."""
 
-from . import conv, elemwise, index, nn, pool, random, reduce, rnn, scan, shape  # noqa: F401
+from . import collective, conv, elemwise, index, nn, pool, random, reduce, rnn, scan, shape  # noqa: F401

@@ -1,3 +1,3 @@
 """The standard ops; importing this package registers them all."""
 
-from . import conv, elemwise, index, linalg, nn, pool, random, reduce, rnn, scan, shape  # noqa: F401
+from . import collective, conv, elemwise, index, linalg, nn, pool, random, reduce, rnn, scan, shape  # noqa: F401

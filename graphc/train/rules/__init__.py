@@ -1,3 +1,3 @@
 """Gradient rules by op family; importing registers them."""
 
-from . import conv, elemwise, index, linalg, nn, reduce, rnn, scan, shape  # noqa: F401
+from . import collective, conv, elemwise, index, linalg, nn, reduce, rnn, scan, shape  # noqa: F401
