@@ -170,12 +170,12 @@ def cmd_export(args: argparse.Namespace) -> int:
                 if args.training:
                     model, state, report = training_model(
                         parts.inputs, outputs, parts.updates, opset=args.opset, optimize=level, passes=switches,
-                        return_report=True,
+                        return_report=True, loop_op=args.loop_op,
                     )  # fmt: skip
                 else:
                     model, report = to_onnx(
                         outputs, parts.inputs, opset=args.opset, optimize=level, passes=switches, return_report=True,
-                        target=args.runs_on,
+                        target=args.runs_on, loop_op=args.loop_op,
                     )
             except (TypeError, ValueError) as exc:
                 raise CLIError(f"cannot export {args.target}: {exc}") from exc
@@ -244,6 +244,9 @@ def add_export_parser(sub: Any) -> None:
     p.add_argument("--runs-on", dest="runs_on", choices=("any", "cpu", "cuda"), default="any",
                    help="where the model will run: any (portable; LSTMs with peepholes stay loops), cpu "
                         "(ONNX Runtime's CPU kernels: peephole LSTMs lowered too), cuda")  # fmt: skip
+    p.add_argument("--loop-op", dest="loop_op", choices=("scan", "loop"), default="scan",
+                   help="the ONNX op recurrences over sequences become: scan (default, faster on ONNX Runtime) or "
+                        "loop (ONNX Loop with Gather per step; also runs zero-length sequences)")  # fmt: skip
     p.add_argument("--input-shape", action="append", metavar="NAME=D1,D2,...",
                    help="fix an input's sizes (? keeps one dynamic), e.g. x=1,20,32")  # fmt: skip
     p.add_argument("--check", action="store_true", help="check the written model (as graphc check)")

@@ -19,10 +19,16 @@ from onnx import helper, numpy_helper
 from ..ir.types import TensorType
 from .kernels import DATA_INPUTS, INDEX_OUTPUTS, compute_dtype
 
-__all__ = ["LOWERINGS", "lowering", "LowerNode", "LoweringContext", "onnx_dtype", "INT64_MAX", "INT64_MIN"]
+__all__ = [
+    "LOWERINGS", "lowering", "LowerNode", "LoweringContext", "onnx_dtype", "INT64_MAX", "INT64_MIN", "LOOP_OPS",
+    "check_loop_op",
+]  # fmt: skip
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
+
+#: how scans over sequences are exported: ONNX ``Scan`` (the default, measured faster) or ``Loop``
+LOOP_OPS = ("scan", "loop")
 
 LowerFn = Callable[["LoweringContext", "LowerNode"], Sequence[str]]
 LOWERINGS: dict[str, LowerFn] = {}
@@ -39,6 +45,20 @@ def lowering(*names: str) -> Callable[[LowerFn], LowerFn]:
         return fn
 
     return deco
+
+
+def check_loop_op(loop_op: object, what: str = "to_onnx") -> str:
+    """``loop_op`` if it is one of :data:`LOOP_OPS`.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, the value given and the allowed values.
+    """
+    if not isinstance(loop_op, str) or loop_op not in LOOP_OPS:
+        allowed = " or ".join(map(repr, LOOP_OPS))
+        raise ValueError(f"{what}: loop_op must be {allowed}, got {loop_op!r}")
+    return loop_op
 
 
 def onnx_dtype(dtype: str) -> int:
@@ -80,16 +100,21 @@ class LoweringContext:
     ----------
     opset : int
         The default-domain opset being targeted.
+    loop_op : {'scan', 'loop'}
+        The ONNX op scans over sequences become (see :mod:`graphc.export.lowering.scan`).
     """
 
-    def __init__(self, opset: int) -> None:
+    def __init__(self, opset: int, loop_op: str = "scan") -> None:
         self.opset = opset
+        self.loop_op = check_loop_op(loop_op, "LoweringContext")
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._used: set[str] = set()
         self._consts: dict[tuple[str, tuple[int, ...], bytes], str] = {}
         self._prefix = ""
         self._node_names: set[str] = set()
+        # value -> the value it reverses on axis 0 (``x[::-1]``): loops read x backwards instead of the copy
+        self.reversed_from: dict[str, str] = {}
 
     def reserve(self, name: str) -> str:
         """Claim ``name`` (made unique with a suffix if taken) and return it."""
@@ -185,6 +210,43 @@ class LoweringContext:
             yield self.nodes
         finally:
             self.nodes = saved
+
+    def drop_unread(self, candidates: Sequence[str], keep: Sequence[str]) -> int:
+        """Remove the nodes producing ``candidates`` when nothing reads them any more; return how many.
+
+        Reads are searched in every node's inputs, loop bodies included (they read outer
+        values by name), and in ``keep`` (the graph outputs).  A reversal whose every reader
+        became a loop reading the original backwards is dropped this way.
+        """
+        read: set[str] = set(keep)
+
+        def collect(nodes: Sequence[onnx.NodeProto]) -> None:
+            for node in nodes:
+                read.update(node.input)
+                for attr in node.attribute:
+                    if attr.type == onnx.AttributeProto.GRAPH:
+                        collect(attr.g.node)
+                        read.update(o.name for o in attr.g.output)
+
+        collect(self.nodes)
+        dead = {c for c in candidates if c not in read}
+        if not dead:
+            return 0
+
+        def prune(nodes: Any) -> int:
+            removed = 0
+            for i in range(len(nodes) - 1, -1, -1):
+                node = nodes[i]
+                if len(node.output) == 1 and node.output[0] in dead:
+                    del nodes[i]
+                    removed += 1
+                    continue
+                for attr in node.attribute:
+                    if attr.type == onnx.AttributeProto.GRAPH:
+                        removed += prune(attr.g.node)
+            return removed
+
+        return prune(self.nodes)
 
     def lower(self, graph: Any, value_name: dict[tuple[int, int], str], rename: dict[tuple[int, int], str] | None = None) -> None:
         """Lower every const and op node of ``graph`` whose values are not in ``value_name`` yet.

@@ -16,9 +16,12 @@ from ..ir.graph import Graph
 from ..ir.types import Dim, TensorType
 from ..ir.unify import known_sizes
 from . import lowering as _lowerings  # noqa: F401  (registers the lowerings)
-from .context import LoweringContext, onnx_dtype
+from .context import LOOP_OPS, LoweringContext, check_loop_op, onnx_dtype
 
-__all__ = ["to_onnx", "graph_to_onnx", "ExportedNames", "SUPPORTED_OPSETS", "DEFAULT_OPSET", "TARGETS", "ir_version_for"]
+__all__ = [
+    "to_onnx", "graph_to_onnx", "ExportedNames", "SUPPORTED_OPSETS", "DEFAULT_OPSET", "TARGETS", "LOOP_OPS",
+    "ir_version_for",
+]  # fmt: skip
 
 DEFAULT_OPSET = 18
 TARGETS = ("any", "cpu", "cuda")  # where an exported model will run (see to_onnx)
@@ -103,6 +106,7 @@ def graph_to_onnx(
     params_as_inputs: bool = False,
     graph_name: str = "graphc",
     param_values: Mapping[int, np.ndarray] | None = None,
+    loop_op: str = "scan",
 ) -> tuple[onnx.ModelProto, ExportedNames]:
     """Lower ``graph`` to an ONNX model.
 
@@ -117,13 +121,20 @@ def graph_to_onnx(
     graph_name : str
     param_values : mapping, optional
         Initializer values by param node id (default: each variable's value).
+    loop_op : {'scan', 'loop'}
+        The ONNX op of scans over sequences (see :func:`to_onnx`).
 
     Returns
     -------
     (onnx.ModelProto, ExportedNames)
+
+    Raises
+    ------
+    ValueError
+        For an unsupported opset or ``loop_op``.
     """
     opset = _check_opset(opset)
-    ctx = LoweringContext(opset)
+    ctx = LoweringContext(opset, check_loop_op(loop_op, "graph_to_onnx"))
     names = ExportedNames()
     onnx_inputs: list[onnx.ValueInfoProto] = []
     initializers: list[onnx.TensorProto] = []
@@ -166,6 +177,7 @@ def graph_to_onnx(
             ctx.node("Identity", [value_name[v]], outputs=[oname], name=f"output/{oname}")
         onnx_outputs.append(_value_info(oname, graph.type_of(v), labels, known))
         names.outputs.append(oname)
+    ctx.drop_unread(list(ctx.reversed_from), out_names)  # reversals every loop now reads backwards
 
     g = helper.make_graph(
         ctx.nodes, graph_name, onnx_inputs, onnx_outputs, initializer=initializers + ctx.initializers
@@ -241,6 +253,7 @@ def to_onnx(
     passes: Mapping[str, bool] | None = None,
     return_report: bool = False,
     target: str = "any",
+    loop_op: str = "scan",
 ) -> Any:
     """Export symbolic expressions as an ONNX model.
 
@@ -275,6 +288,15 @@ def to_onnx(
         kernel ignores ONNX's peephole input and other runtimes refuse it;
         ``'cpu'`` lowers them to ONNX ``LSTM`` too (exact on ONNX Runtime's
         CPU kernel, and faster).
+    loop_op : {'scan', 'loop'}
+        The ONNX op recurrences over sequences become.  ``'scan'`` (default,
+        measured faster on ONNX Runtime): an ONNX ``Scan`` reading each
+        sequence element in place.  ``'loop'``: an ONNX ``Loop`` whose trip
+        count is the sequence length, reading element ``i`` (``T - 1 - i``
+        when reversed) with ``Gather``; it also runs zero-length sequences,
+        which ONNX Runtime's ``Scan`` refuses.  Scans with an explicit step
+        count or a stop condition are ``Loop`` either way, and recurrences a
+        pass lowered to ONNX ``LSTM``/``GRU`` stay so.
 
     Returns
     -------
@@ -285,7 +307,7 @@ def to_onnx(
     Raises
     ------
     ValueError
-        For an unsupported opset or ``params`` value.
+        For an unsupported opset, ``params``, ``target`` or ``loop_op`` value.
     graphc.ir.build.MissingInputError
         If ``inputs`` is given and misses a placeholder the outputs need.
     """
@@ -296,6 +318,7 @@ def to_onnx(
     if target not in TARGETS:
         raise ValueError(f"to_onnx: target must be one of {', '.join(map(repr, TARGETS))}, got {target!r}")
     _check_opset(opset)
+    check_loop_op(loop_op, "to_onnx")
     outs = _normalize_outputs(outputs)
     graph = build_graph(outs, list(inputs) if inputs is not None else None, what="to_onnx")
     from ..passes.manager import optimize as run_passes
@@ -303,7 +326,7 @@ def to_onnx(
     graph.frozen_params = params == "initializers"  # the model holds today's values: passes may use them
     graph.target = target
     report = run_passes(graph, optimize, passes)
-    model, _ = graph_to_onnx(graph, opset=opset, params_as_inputs=params == "inputs", graph_name=name)
+    model, _ = graph_to_onnx(graph, opset=opset, params_as_inputs=params == "inputs", graph_name=name, loop_op=loop_op)
     if check:
         onnx.checker.check_model(model, full_check=True)
     return (model, report) if return_report else model

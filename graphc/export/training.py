@@ -31,6 +31,7 @@ import onnx
 from ..ir.build import build_graph
 from .arrays import read_npz
 from .budget import BudgetError
+from .context import check_loop_op
 from .io import atomic_write_bytes, save
 from .model import DEFAULT_OPSET, _normalize_outputs, graph_to_onnx
 
@@ -50,6 +51,7 @@ def training_model(
     passes: Any = None,
     check: bool = True,
     return_report: bool = False,
+    loop_op: str = "scan",
 ) -> Any:
     """The training step ``outputs, updates`` as an ONNX model, and its initial state.
 
@@ -61,14 +63,20 @@ def training_model(
         What each step returns (the cost, metrics...).
     updates : list of pairs or dict
         As for :func:`graphc.function` (e.g. ``graphc.updates.adam(cost, params)``).
-    opset, name, optimize, passes, check, return_report
+    opset, name, optimize, passes, check, return_report, loop_op
         As for :func:`graphc.export.to_onnx` (with ``return_report`` the
-        result is ``(model, state, report)``).
+        result is ``(model, state, report)``; ``loop_op='loop'`` makes the
+        forward and the backward recurrences ONNX ``Loop``s).
 
     Returns
     -------
     (onnx.ModelProto, dict)
         The model and ``{input name: initial value}`` for every state input.
+
+    Raises
+    ------
+    ValueError
+        For empty ``updates`` or an unsupported ``loop_op``.
     """
     from ..passes.manager import optimize as run_passes
     from ..runtime.function import _default_updates, _normalize_updates
@@ -77,6 +85,7 @@ def training_model(
         raise TypeError(f"training_model: inputs must be a list of input variables, got {type(inputs).__name__}")
     if not isinstance(name, str):
         raise TypeError(f"training_model: name must be a str, got {type(name).__name__} {name!r}")
+    check_loop_op(loop_op, "training_model")
     if not updates:
         raise ValueError(
             "training_model: updates is empty, so the step would train nothing; pass the optimizer's updates "
@@ -105,7 +114,7 @@ def training_model(
         if d.kind == "param":
             d.name = state_names.get(id(d.ref)) or name_state(d.ref)  # read-only state after the updated
     report = run_passes(graph, optimize, passes)
-    model, names = graph_to_onnx(graph, opset=opset, params_as_inputs=True, graph_name=name)
+    model, names = graph_to_onnx(graph, opset=opset, params_as_inputs=True, graph_name=name, loop_op=loop_op)
     state = {names.params[nid]: graph.data(nid).ref.get_value() for nid in names.params}
     contract = {
         "data_inputs": names.inputs,

@@ -26,6 +26,7 @@ from .constant_folding import CONSTANT_FOLDING
 from .cse import CSE
 from .dce import DCE
 from .fuse_dense import FUSE_DENSE
+from .fuse_loops import FUSE_LOOPS
 from .hoist import HOIST
 from .native_rnn import NATIVE_RNN
 from .reassociate import REASSOCIATE
@@ -40,7 +41,8 @@ __all__ = ["PassManager", "PassReport", "PHASES", "LEVELS", "optimize", "resolve
 PHASES: dict[str, list[Pass]] = {
     "simplify": [CANONICALIZE, CSE, CONSTANT_FOLDING, DCE],
     "stabilize": [STABILIZE, CANCEL_QUOTIENTS, CSE, DCE],
-    "performance": [REASSOCIATE, HOIST, STASH, NATIVE_RNN, FUSE_DENSE, UNROLL, CSE, DCE],  # native lowering needs unfused projections
+    # native lowering needs unfused projections; loops fuse after native lowering and unrolling took theirs
+    "performance": [REASSOCIATE, HOIST, STASH, NATIVE_RNN, FUSE_DENSE, UNROLL, FUSE_LOOPS, CSE, DCE],
 }
 
 #: level -> phases it runs
