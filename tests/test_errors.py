@@ -897,8 +897,8 @@ row(R, "valid-features", "Network.train", "validation inputs with 3 features", l
     ValueError, r"valid data: 'in' has shape \(5, 3\)", r"axis 1 must be 4")
 row(R, "labels-range", "Classifier.train", "a label 3 with 3 classes", lambda: _clf().train([_X, np.array([0, 1, 2, 3, 0, 1, 2, 0, 1, 2])], algo="sgd"),
     ValueError, r"'target' holds class labels from 0 to 3", r"labels must lie in \[0, 2\]")
-row(R, "labels-negative", "Classifier.train", "a label -1", lambda: _clf().train([_X, np.array([0, 1, 2, -1, 0, 1, 2, 0, 1, 2])], algo="sgd"),
-    ValueError, r"class labels from -1 to 2", r"must lie in \[0, 2\]")
+row(R, "labels-negative", "Classifier.train", "a label -4 with 3 classes (-3..-1 count from the end)", lambda: _clf().train([_X, np.array([0, 1, 2, -4, 0, 1, 2, 0, 1, 2])], algo="sgd"),
+    ValueError, r"class labels from -4 to 2", r"must lie in \[0, 2\] \(or \[-3, -1\]")
 row(R, "labels-float", "Classifier.train", "float labels", lambda: _clf().train([_X, np.zeros(10, np.float32)], algo="sgd"),
     TypeError, r"'target' must hold integer class labels", r"got float32")
 row(R, "labels-2d", "Classifier.train", "2-d labels", lambda: _clf().train([_X, np.zeros((10, 3), np.int32)], algo="sgd"),

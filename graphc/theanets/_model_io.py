@@ -3,7 +3,9 @@
 A model file is an ``.npz``: one array per parameter, named by the parameter
 (``'hid1.w'``), and ``__graphc_model__``, the UTF-8 bytes (a uint8 array) of a
 JSON description: the model class, its losses and every layer's spec
-(:meth:`Layer.to_spec`).  ``numpy.load(path, allow_pickle=False)`` reads it.
+(:meth:`Layer.to_spec` and the arguments it leaves out, see
+:func:`~graphc.theanets.layers._spec.file_spec`).  ``numpy.load(path, allow_pickle=False)``
+reads it.
 Loading checks the file completely first (:mod:`graphc._model_check`): a damaged or
 hostile file gives one ``ValueError`` naming it, never a traceback from deep inside
 numpy, a ``MemoryError`` or a crash; then it rebuilds the layers from their specs and
@@ -34,6 +36,7 @@ from ._model_check import (
     guarded_spec,
     model_expect,
 )
+from .layers._spec import file_spec
 from .layers.base import ConfigurationError, Layer
 
 __all__ = [
@@ -85,7 +88,7 @@ def model_arrays(net: Any) -> dict[str, np.ndarray]:
     """The arrays of ``net``'s model file: one per parameter, and the description under :data:`SPEC_KEY`."""
     layers = []
     for layer in net.layers:
-        spec = layer.to_spec()
+        spec = file_spec(layer)
         layers.append({k: _jsonable(v, f"layer {layer.name!r}: option {k!r}") for k, v in spec.items()})
     rng = net._rng if isinstance(net._rng, (int, np.integer)) and not isinstance(net._rng, bool) else None
     desc = {

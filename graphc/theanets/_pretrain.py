@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .layers._spec import file_spec
 from .layers.base import Layer
 from .layers.feedforward import Input, Tied
 from .trainer import Trainer, check_options
@@ -179,7 +180,7 @@ class UnsupervisedPretrainer(_Base):
     def itertrain(self, train: Any, valid: Any = None) -> Iterator[Monitors]:
         """Train the shadow autoencoder, yielding its monitors; then copy its weights."""
         Autoencoder = _autoencoder_class(self.network)  # noqa: N806  (a class)
-        specs = [lyr.to_spec() for lyr in self.network.layers[:-1]]
+        specs = [file_spec(lyr) for lyr in self.network.layers[:-1]]
         if len(specs) < 2:
             raise ValueError("pretrain: the network needs at least one hidden layer to pretrain")
         specs[0].pop("inputs", None)

@@ -132,11 +132,13 @@ class Batches:
         batch once (a full pass over the arrays); for a callable its ``len()``,
         else 100.
     rng : numpy.random.RandomState, optional
-        Shuffles the examples at the start of every pass over the arrays; no
-        shuffling when None.
+        Shuffles the order of the batches (runs of consecutive examples, as
+        downhill's) at the start of every pass over the arrays; no shuffling
+        when None.
     classes : dict, optional
         ``{id(variable): number of classes}`` for integer class-label
-        placeholders, whose values are checked to lie in ``[0, classes)``.
+        placeholders, whose values are checked to lie in ``[-classes, classes)``
+        (a negative label counts from the end, as Theano's indexing reads it).
 
     Raises
     ------
@@ -231,10 +233,11 @@ class Batches:
                 raise ValueError(f"{where}: {label!r} has shape {arr.shape}; axis {axis} must be {size}")
         arr = np.ascontiguousarray(arr, dtype=target)
         classes = self._classes.get(id(var))
-        if classes is not None and arr.size and (arr.min() < 0 or arr.max() >= classes):
+        if classes is not None and arr.size and (arr.min() < -classes or arr.max() >= classes):
             raise ValueError(
                 f"{where}: {label!r} holds class labels from {arr.min()} to {arr.max()}; the network has "
-                f"{classes} classes, so labels must lie in [0, {classes - 1}]"
+                f"{classes} classes, so labels must lie in [0, {classes - 1}] (or [-{classes}, -1], counted "
+                "from the end as numpy indexes)"
             )
         return arr
 
@@ -242,13 +245,29 @@ class Batches:
         if self._callable is not None:
             return self._densify(self._check(self._callable(), f"{self.name} batch"))
         if self._index == 0:
-            self._order = self._rng.permutation(self.num_examples) if shuffle and self._rng is not None else None
+            self._order = self._batch_order() if shuffle and self._rng is not None else None
         start = self._starts[self._index]
         self._index = (self._index + 1) % len(self._starts)
         if self._order is None:
             return self._densify([a[start : start + self._size] for a in self._arrays])
         take = self._order[start : start + self._size]
         return self._densify([a[take] for a in self._arrays])
+
+    def _batch_order(self) -> np.ndarray:
+        """The examples of one shuffled pass: the batches in a random order, each batch's examples kept together.
+
+        As downhill's ``Dataset``, a batch is always the same run of
+        consecutive examples and only the order of the batches changes from
+        pass to pass (so a batch statistic such as a weighted mean or an MMD is
+        the same on training and validation batches).  A last, shorter batch
+        stays last, so the order is a permutation of the examples whose
+        batches start at the usual offsets.
+        """
+        size, n = self._size, self.num_examples
+        full = n // size
+        blocks = self._rng.permutation(full) if full > 1 else np.arange(full)
+        order = (blocks[:, None] * size + np.arange(size)).reshape(-1)
+        return np.concatenate([order, np.arange(full * size, n)]).astype(np.int64)
 
     def _densify(self, batch: list[Any]) -> list[np.ndarray]:
         """Only the minibatch is densified (sparse inputs stay sparse until here)."""
@@ -260,7 +279,7 @@ class Batches:
         Parameters
         ----------
         shuffle : bool
-            Draw the examples in a new random order at the start of each pass
+            Take the batches in a new random order at the start of each pass
             over the arrays (when the dataset has an rng).
 
         Yields

@@ -57,22 +57,41 @@ class Classifier(Network):
     def score(self, x: Any, y: Any, w: Any = None, **kwargs: Any) -> float:
         """Accuracy: the (weighted) fraction of examples whose predicted class is ``y``.
 
+        As upstream, a label is compared with the predicted class as it is, so
+        a negative label (which training reads from the end, as numpy indexes)
+        never counts as predicted; ``w`` broadcasts against the labels as numpy
+        does.
+
         Raises
         ------
         ValueError
-            For labels outside ``[0, n_classes - 1]`` (they could never be predicted).
+            For labels outside ``[-n_classes, n_classes - 1]``, the labels training takes,
+            or labels or weights whose shape does not broadcast against the predictions.
         """
         y = np.asarray(y)
         classes = self.layers[-1].size
-        if y.size and y.dtype.kind in "iuf" and (y.min() < 0 or y.max() > classes - 1):
+        if y.size and y.dtype.kind in "iuf" and (y.min() < -classes or y.max() > classes - 1):
             raise ValueError(
-                f"{type(self).__name__}.score: labels must lie in [0, {classes - 1}] (the output layer "
-                f"{self.layers[-1].name!r} has {classes} classes), got labels from {y.min()} to {y.max()}"
+                f"{type(self).__name__}.score: labels must lie in [0, {classes - 1}] (or [-{classes}, -1], counted "
+                f"from the end; the output layer {self.layers[-1].name!r} has {classes} classes), got labels from "
+                f"{y.min()} to {y.max()}"
             )
-        correct = (self.predict(x, **kwargs) == y).astype(np.float64)
+        pred = self.predict(x, **kwargs)
+        w = None if w is None else np.asarray(w, dtype=np.float64)
+        for what, arr in (("labels", y), ("weights", w)):
+            if arr is None:
+                continue
+            try:
+                np.broadcast_shapes(pred.shape, arr.shape)
+            except ValueError:
+                # older numpy made such a comparison False (a score of 0, upstream's result) with a warning
+                raise ValueError(
+                    f"{type(self).__name__}.score: {what} of shape {arr.shape} do not match the predicted classes "
+                    f"of shape {pred.shape}"
+                ) from None
+        correct = (pred == y).astype(np.float64)
         if w is None:
             return float(correct.mean())
-        w = np.asarray(w, dtype=np.float64)
         return float((w * correct).sum() / w.sum())
 
 

@@ -52,12 +52,18 @@ class Classifier(feedforward.Classifier):
 
         Notes
         -----
-        Upstream feeds ``inputs[:i]`` (the first ``i`` *streams*, every step
-        up to the end, zeros included) where it meant the first ``i`` steps,
-        so its draws read the model's output at the last, all-zero step.  Here
-        each draw reads the output after the seed and the classes drawn so far.
-        Upstream's fallback is kept: a distribution that ``multinomial`` rejects
-        gives the most probable class.
+        The draws are upstream's, value for value: ``max(2, streams)`` streams
+        (upstream runs at least two; the extra one's draws use the generator
+        too) of ``len(labels) + steps`` one-hot steps, the seed first and
+        zeros after it; for each step to draw, the model reads the whole
+        sequence (the classes drawn so far included, the steps not drawn yet
+        still zeros) and each stream's class is drawn from its output at the
+        *last* step, upstream's ``predict_proba(inputs[:i])[:, -1]`` (``[:i]``
+        slices the streams, so every step is read; with a one-class seed the
+        first draw reads the first stream only, and its class goes to every
+        stream, as upstream).  A distribution that
+        ``multinomial`` rejects gives the most probable class, as upstream.
+        Labels may be negative (counted from the end, as numpy indexes).
         """
         if not isinstance(rng, np.random.RandomState):
             rng = np.random.RandomState(rng)
@@ -69,22 +75,28 @@ class Classifier(feedforward.Classifier):
         labels = [int(c) for c in labels]
         if not labels:
             raise ValueError("predict_sequence: labels must hold at least one class")
-        if any(not 0 <= c < n_classes for c in labels):
-            raise ValueError(f"predict_sequence: labels must lie in [0, {n_classes - 1}], got {labels}")
+        if any(not -n_classes <= c < n_classes for c in labels):
+            raise ValueError(
+                f"predict_sequence: labels must lie in [0, {n_classes - 1}] (or [-{n_classes}, -1], counted from the "
+                f"end), got {labels}"
+            )
         offset = len(labels)
-        inputs = np.zeros((streams, offset + steps, int(n_classes)), dtype="float32")
+        batch = max(2, int(streams))
+        inputs = np.zeros((batch, offset + steps, int(n_classes)), dtype="float32")
         inputs[:, np.arange(offset), labels] = 1
         for i in range(offset, offset + steps):
             chars = []
-            for pdf in self.predict_proba(inputs[:, :i])[:, -1]:
-                pdf = np.asarray(pdf, dtype=np.float64)
+            # upstream reads inputs[:i]; where that holds more than one stream but not all, its
+            # assignment below fails, and here every stream is read instead
+            view = inputs[:i] if i == 1 or i >= batch else inputs
+            for pdf in self.predict_proba(view)[:, -1]:
                 try:
                     c = int(rng.multinomial(1, pdf).argmax())
                 except ValueError:
                     c = int(pdf.argmax())
                 chars.append(c)
-            inputs[np.arange(streams), i, chars] = 1
-            yield chars[0] if streams == 1 else chars
+            inputs[np.arange(batch), i, chars] = 1  # one class drawn (i == 1) goes to every stream
+            yield chars[0] if streams == 1 else chars * (batch // len(chars))
 
 
 class Autoencoder(feedforward.Autoencoder):

@@ -6,8 +6,9 @@ from :mod:`graphc.updates`) and an evaluation (the same outputs, no updates).
 It then runs downhill's loop (downhill was theanets' optimizer library):
 
 - an *iteration* is ``train_batches`` minibatches, by default one pass over
-  the training arrays, whose examples are shuffled at every pass with the
-  network's rng;
+  the training arrays; as downhill's, a minibatch is always the same run of
+  consecutive examples, and the order of the minibatches is shuffled at every
+  pass with the network's rng;
 - the validation set is evaluated before training and every
   ``validate_every`` iterations; a validation whose loss is not lower than the
   best one by the relative amount ``min_improvement`` is a failure, and

@@ -135,9 +135,13 @@ def test_conv_network_save_load_and_export(tmp_path):
     x = np.random.default_rng(4).normal(size=(3, 8, 6, 2)).astype("f")
     proba = net.predict_proba(x)
     assert proba.shape == (3, 5)
+    # upstream's to_spec leaves out what a convolution takes by name; the model file keeps it
+    assert net.layers[3].to_spec() == dict(form="conv2", name="hid3", size=4, inputs=("hid2:out",), activation="relu",
+                                           rng=13)
     net.save(tmp_path / "cnn.npz")
     loaded = theanets.Network.load(tmp_path / "cnn.npz")
     np.testing.assert_array_equal(loaded.predict_proba(x), proba)
+    assert (loaded.layers[3].filter_size, loaded.layers[3].stride, loaded.layers[3].border_mode) == ((2, 2), (2, 2), "same")
     model = net.export(tmp_path / "cnn.onnx")
     onnx.checker.check_model(model, full_check=True)
     session = ort.InferenceSession(str(tmp_path / "cnn.onnx"), providers=["CPUExecutionProvider"])

@@ -258,7 +258,7 @@ def test_tied_uses_the_transpose_of_its_partner(rng):
     assert dec.to_spec()["partner"] == "enc"
 
 
-def test_tied_errors():
+def test_tied_errors(capsys):
     with pytest.raises(ConfigurationError, match="needs a partner"):
         Tied(inputs="in", name="t")
     inp, enc = chain(Input(size=5), Feedforward(inputs="in", size=3, name="enc"))
@@ -266,11 +266,14 @@ def test_tied_errors():
         Tied(partner="nope", inputs="enc", name="t").bind([inp, enc])
     with pytest.raises(ConfigurationError, match="input 'in:out' has size 5, but partner 'enc' has 3 units"):
         Tied(partner=enc, inputs="in", name="t").bind([inp, enc])
-    with pytest.raises(ConfigurationError, match="size 4 does not match the size 5"):
-        Tied(partner=enc, inputs="enc", name="t", size=4).bind([inp, enc])
+    # upstream takes the partner's input size whatever the size given: a warning, then that size
+    tied = Tied(partner=enc, inputs="enc", name="t", size=4)
+    tied.bind([inp, enc])
+    assert tied.size == 5 and tied.find("b").type.shape == (5,)
+    assert "layer 't': size 4 does not match the size 5 its inputs give; using size 5" in capsys.readouterr().err
 
 
-def test_concatenate_product_flatten_reshape(rng):
+def test_concatenate_product_flatten_reshape(rng, capsys):
     a, b_ = Input(size=3, name="a"), Input(size=3, name="b")
     cat = Concatenate(inputs=("a", "b"), name="cat")
     prod = Product(inputs=("a", "b"), name="prod")
@@ -291,12 +294,24 @@ def test_concatenate_product_flatten_reshape(rng):
     out = run([img, flat, rs], x)
     np.testing.assert_allclose(out["flat:out"], x.reshape(5, -1))
     np.testing.assert_allclose(out["rs:out"], x.reshape(5, 6, 4))
-    with pytest.raises(ConfigurationError, match="cannot reshape"):
-        Reshape(inputs="flat", shape=(5, 5), name="bad").bind([img, flat])
+    # as upstream, a reshape that cannot fit binds (with a warning); connecting it fails
+    bad = Reshape(inputs="flat", shape=(5, 5), name="bad")
+    bad.bind([img, flat])
+    assert "layer 'bad': cannot reshape input of shape (24,)" in capsys.readouterr().err
+    assert bad.to_spec() == dict(form="reshape", name="bad", size=5, shape=[5, 5], inputs=("flat:out",), activation="relu")
+    with pytest.raises(ConfigurationError, match=r"cannot reshape input of shape \(24,\) \(24 values per example\)"):
+        bad.connect({"flat:out": graphc.tensor.matrix("x")})
     with pytest.raises(ConfigurationError, match="different sizes"):
         Product(inputs=("a", "cat"), name="p2").bind([a, b_, cat])
-    with pytest.raises(ConfigurationError, match="size 5 does not match the size 6"):
-        Concatenate(inputs=("a", "b"), name="c2", size=5).bind([a, b_])
+    # a size other than the inputs give is kept, as upstream (with a warning); the output is what the inputs give
+    for cls, want in ((Concatenate, 6), (Product, 3), (Flatten, 3)):
+        odd = cls(inputs=("a", "b") if cls is not Flatten else "a", name="c2", size=5)
+        odd.bind([a, b_])
+        assert odd.size == 5 and odd.to_spec()["size"] == 5
+        assert f"layer 'c2': size 5 does not match the size {want} its inputs give; using size 5" in capsys.readouterr().err
+        va, vb = graphc.tensor.matrix("xa"), graphc.tensor.matrix("xb")
+        out, _ = odd.connect({"a:out": va, "b:out": vb})
+        assert out["c2:out"].eval({va: xa, vb: xb}).shape == (4, want)
 
 
 def test_inputs_dict_acts_as_single_expression():

@@ -196,3 +196,53 @@ def test_training_reduces_each_loss():
     ])  # fmt: skip
     net.set_loss("gll", target=2, mean_name="mean", covar_name="covar")
     _progress(net, [X, y], max_gradient_norm=1)
+
+
+# -- negative class labels (upstream's Theano indexing counts them from the end) -----------------
+def np_xe(out, t, w=None):
+    flat = out.reshape(-1, out.shape[-1]).astype(np.float64)
+    nlp = -np.log(np.clip(flat[np.arange(len(flat)), t.reshape(-1)], 1e-8, 1))  # numpy wraps negative indices
+    return nlp.mean() if w is None else (w.reshape(-1) * nlp).sum() / w.sum()
+
+
+@pytest.mark.parametrize("form, oracle", [("xe", np_xe), ("hinge", np_hinge)])
+def test_negative_labels_count_from_the_end_in_runtime_and_onnx(form, oracle):
+    from graphc.export import to_onnx
+    from graphc.testing import reference_evaluator
+
+    out = RNG.dirichlet(np.ones(K), size=(3, 5)).astype("f")
+    t = RNG.randint(-K, K, size=(3, 5)).astype("int64")
+    t[0, :2] = [-K, K - 1]  # both ends of the range
+    w = RNG.rand(3, 5).astype("f")
+    loss = losses.Loss.build(form, target=2, weighted=True)
+    x = TT.tensor("float32", 3, name="x")
+    expr = loss({"out:out": x})
+    want = oracle(out, t, w)
+    assert float(graphc.function([x, *loss.variables], expr)(out, t, w)) == pytest.approx(want, rel=1e-5)
+    model = to_onnx(expr, [x, *loss.variables])
+    (got,) = reference_evaluator(model).run(None, {"x": out, "target": t, "weights": w})
+    assert float(got) == pytest.approx(want, rel=1e-5)
+    # the gradient of a label -k is that of the label K - k
+    g = graphc.function([x, *loss.variables], TT.grad(expr, x))
+    np.testing.assert_allclose(g(out, t, w), g(out, t % K, w), rtol=1e-6)
+
+
+def test_classifier_trains_on_negative_labels_and_refuses_labels_below_minus_classes(capsys):
+    x = RNG.randn(12, 3).astype("f")
+    y = np.array([-3, -2, -1, 0, 1, 2] * 2, "int32")
+    net = theanets.Classifier([3, 4, 3], rng=5)
+    want = np_xe(net.predict_proba(x), y)
+    train, valid = next(net.itertrain([x, y], algo="sgd", learning_rate=0.1, batch_size=4))
+    assert np.isfinite(train["loss"]) and valid["loss"] == pytest.approx(want, rel=1e-5)  # validated before training
+    with pytest.raises(ValueError, match=r"class labels from -4 to 2; the network has 3 classes"):
+        net.train([x, np.where(y == -3, -4, y)], algo="sgd", max_updates=1)
+    # score compares the labels as they are (upstream): a negative label is never the predicted class
+    pred = net.predict(x)
+    assert net.score(x, y) == pytest.approx(np.mean(pred == y))
+    assert net.score(x, pred - 3) == 0.0
+    w = RNG.rand(12)
+    assert net.score(x, y, w) == pytest.approx((w * (pred == y)).sum() / w.sum())
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\] \(or \[-3, -1\]"):
+        net.score(x, np.full(12, -4))
+    with pytest.raises(ValueError, match=r"weights of shape \(5,\) do not match the predicted classes of shape \(12,\)"):
+        net.score(x, y, w[:5])

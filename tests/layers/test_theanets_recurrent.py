@@ -24,6 +24,7 @@ from graphc.theanets.layers import (
     Input,
 )
 from graphc.theanets.layers import Layer as TheanetsLayer
+from graphc.theanets.layers._spec import file_spec
 
 NI, NH, NO = 3, 5, 2  # input, hidden and output sizes: all different, so a swapped axis shows
 B, T = 2, 7
@@ -167,12 +168,13 @@ def reference(form, p, x, act="tanh", back=False, mask=None, h0=None, c0=None, s
 
         def cell(x_t, k, s):
             s_new = (1 - r) * s["state"] + r * (x_t @ w_s)
-            hid = f(x_t @ w_h + s["hid"] @ p["hh"] + s_new @ p["sh"])
+            hid = sig(x_t @ w_h + s["hid"] @ p["hh"] + s_new @ p["sh"])  # logistic, whatever the activation
             return {"hid": hid, "state": s_new}, {}
 
         s_init = np.zeros((b, c_size)) if s0 is None else s0
         res = run_np(cell, x, {"hid": h0, "state": s_init}, back, mask)
-        res["out"] = res["hid"] @ p["ho"] + res["state"] @ p["so"] + p["b"]
+        res["pre"] = res["hid"] @ p["ho"] + res["state"] @ p["so"] + p["b"]
+        res["out"] = f(res["pre"])
         res["rate"] = np.broadcast_to(r, res["state"].shape)
         return res
 
@@ -217,7 +219,7 @@ CASES = [
 ]
 OUTPUTS = {
     "rnn": "out pre", "rrnn": "hid out pre rate", "mut1": "hid out pre rate", "gru": "hid out pre rate",
-    "lstm": "cell out", "mrnn": "factors out pre", "scrn": "hid out rate state", "clockwork": "out pre",
+    "lstm": "cell out", "mrnn": "factors out pre", "scrn": "hid out pre rate state", "clockwork": "out pre",
 }
 
 
@@ -310,7 +312,7 @@ NH_U = 9  # upstream's counts; MRNN with 3 factors
     ("mut1", {}, (3 + 3 * NI + 2 * NH_U) * NH_U, "bh br bz hh hr xh xr xz", "hid out pre rate"),
     ("lstm", {}, (7 + 4 * NH_U + 4 * NI) * NH_U, "xh hh b cf ci co", "out cell"),
     ("mrnn", {"factors": 3}, (7 + NI) * NH_U + 3 * NI, "xh xf hf fh b", "out pre factors"),
-    ("scrn", {}, 2 * (1 + NI + 2 * NH_U) * NH_U, "xs xh sh hh ho so b r", "out hid rate state"),
+    ("scrn", {}, 2 * (1 + NI + 2 * NH_U) * NH_U, "xs xh sh hh ho so b r", "out pre hid rate state"),
 ])
 def test_build_names_counts_and_outputs(form, kwargs, count, params, outputs):
     layer = TheanetsLayer.build(form, size=NH_U, name="l", inputs="in", **kwargs)
@@ -321,11 +323,19 @@ def test_build_names_counts_and_outputs(form, kwargs, count, params, outputs):
     out, upd = layer.connect({"in:out": graphc.tensor.tensor3("x")})
     assert upd == []
     assert sorted(out) == sorted("l:" + o for o in outputs.split())
-    spec = layer.to_spec()
+    # upstream's to_spec: what the layer keeps among its options, not rate or context_size
+    extra = {"factors": 3} if form == "mrnn" else {"periods": (1, 3, 9)} if form == "clockwork" else {}
+    extra.update({"c_0": None} if form == "lstm" else {"s_0": None} if form == "scrn" else {})
+    assert layer.to_spec() == dict(form=form, name="l", size=NH_U, inputs=("in:out",), activation="relu", h_0=None,
+                                   **extra)
+    # what a model file records rebuilds the layer exactly, rates included
+    spec = file_spec(layer)
     assert spec["form"] == form and spec["h_0"] is None and "mask" not in spec
     rebuilt = TheanetsLayer.build(spec.pop("form"), **spec)
     rebuilt.bind(theanets.Network([dict(size=NI, ndim=3)]))
     assert [(p.name, p.type.shape) for p in rebuilt.params] == [(p.name, p.type.shape) for p in layer.params]
+    if form == "rrnn" and kwargs["rate"] in ("uniform", "log"):
+        np.testing.assert_array_equal(rebuilt._rates.get_value(), layer._rates.get_value())
 
 
 def test_bidirectional_parameters():
@@ -344,6 +354,9 @@ def test_parameter_shapes_non_square():
     shapes = {p.name: p.type.shape for p in net.params}
     assert shapes == {"l.xs": (NI, 4), "l.xh": (NI, NH), "l.sh": (4, NH), "l.hh": (NH, NH), "l.ho": (NH, NH), "l.so": (4, NH),
                       "l.b": (NH,), "l.r": (4,)}
+    scrn = net.layers[-1]
+    assert "context_size" not in scrn.to_spec() and "rate" not in scrn.to_spec()  # as upstream's to_spec
+    assert file_spec(scrn)["context_size"] == 4 and file_spec(scrn)["rate"] == "vector"
     net = _network(dict(form="lstm", size=NH))
     assert {p.name: p.type.shape for p in net.params} == {
         "l.xh": (NI, 4 * NH), "l.hh": (NH, 4 * NH), "l.b": (4 * NH,), "l.ci": (NH,), "l.cf": (NH,), "l.co": (NH,)}
@@ -464,8 +477,13 @@ def test_configuration_errors():
         SCRN(size=4, inputs="in", rate="matrix")
     with pytest.raises(ConfigurationError, match="cannot resolve h_0='nope'"):
         theanets.Network([dict(size=NI, ndim=3), dict(form="gru", size=NH, h_0="nope")])
+    # an h_0 input another layer reads keeps its size: the state cannot take it
     with pytest.raises(ConfigurationError, match=r"h_0 'h0:out' must be \(batch, 5\)"):
-        theanets.Network([dict(size=NI, ndim=3), dict(form="input", size=4, name="h0"), dict(form="gru", size=NH, h_0="h0", inputs="in")])
+        theanets.Network([dict(size=NI, ndim=3), dict(form="input", size=4, name="h0"),
+                          dict(form="ff", size=3, inputs="h0", name="f"), dict(form="gru", size=NH, h_0="h0", inputs="in")])
+    with pytest.raises(ConfigurationError, match=r"h_0 'hid:out' must be \(batch, 5\)"):
+        theanets.Network([dict(size=NI, ndim=3), dict(form="input", size=4, name="h0"),
+                          dict(form="ff", size=3, inputs="h0", name="hid"), dict(form="gru", size=NH, h_0="hid", inputs="in")])
     with pytest.raises(ConfigurationError, match="mask"):
         theanets.Network([dict(size=NI, ndim=3), dict(form="input", size=2, ndim=3, name="m"),
                           dict(form="rnn", size=NH, mask="m", inputs="in")])
@@ -551,3 +569,18 @@ def test_network_with_sequence_input_and_save_load(tmp_path, rng):
     np.testing.assert_allclose(bi_loaded.backward._rates.get_value(), bi.backward._rates.get_value())
     classifier = theanets.Classifier([NI, (NH, "gru"), 3])
     assert classifier.predict(x).shape == (B, T)
+
+
+def test_an_input_holding_only_h0_takes_the_state_size(rng, capsys):
+    # upstream never checks an input's size against its data: theanets' own test declares an
+    # h_0 input of 7 units for an 8-unit layer and feeds it 8 columns
+    net = theanets.recurrent.Regressor([dict(size=NI, form="input", name="h0", ndim=2), dict(size=NI, form="input", name="in"),
+                                        dict(size=NH, form="rnn", name="rnn", h_0="h0", activation="tanh"),
+                                        dict(size=2, form="ff", name="out")])
+    assert "h_0 'h0:out' has size 3, but the state has 5 units; input 'h0' takes size 5" in capsys.readouterr().err
+    assert net.layers[0].size == 5 and net.layers[0].input.type.shape[1:] == (5,)
+    assert net.layers[0].to_spec()["size"] == 5
+    h0, x = rng.normal(size=(B, NH)).astype("f"), _x(rng)
+    got = net.feed_forward([h0, x])
+    want = reference("rnn", _params(net.layers[2]), x, h0=h0)
+    _compare({"out": got["rnn:out"], "pre": got["rnn:pre"]}, want)

@@ -118,7 +118,7 @@ def test_predict_sequence_streams_give_lists(clf):
     assert len(out) == 4 and all(isinstance(s, list) and len(s) == 3 for s in out)
 
 
-def test_predict_sequence_draws_from_the_last_step_of_the_fed_prefix(clf, monkeypatch):
+def test_predict_sequence_reads_the_last_step_of_the_whole_sequence_as_upstream(clf, monkeypatch):
     seen = []
     real = clf.predict_proba
 
@@ -128,8 +128,25 @@ def test_predict_sequence_draws_from_the_last_step_of_the_fed_prefix(clf, monkey
 
     monkeypatch.setattr(clf, "predict_proba", spy)
     out = list(clf.predict_sequence([0, 1], 3, rng=4))
-    assert [s.shape for s in seen] == [(1, 2, 6), (1, 3, 6), (1, 4, 6)]
-    np.testing.assert_array_equal(seen[-1][0].argmax(-1), [0, 1, *out[:2]])
+    # upstream feeds at least two streams, every step (zeros not drawn yet), and reads the last step
+    assert [s.shape for s in seen] == [(2, 5, 6)] * 3
+    np.testing.assert_array_equal(seen[-1][0, :4].argmax(-1), [0, 1, *out[:2]])
+    assert not seen[0][:, 2:].any() and not seen[-1][:, 4].any()
+
+
+def test_predict_sequence_draws_as_upstream(clf):
+    # an independent replay of upstream's loop: two streams, one multinomial draw per stream per step
+    rng = np.random.RandomState(13)
+    x = np.zeros((2, 8, 6), "f")
+    x[:, np.arange(3), [0, 1, 2]] = 1
+    want = []
+    for i in range(3, 8):
+        chars = [int(rng.multinomial(1, pdf).argmax()) for pdf in clf.predict_proba(x)[:, -1]]
+        x[np.arange(2), i, chars] = 1
+        want.append(chars[0])
+    assert list(clf.predict_sequence([0, 1, 2], 5, rng=13)) == want
+    # a negative seed label counts from the end, as numpy indexes
+    assert list(clf.predict_sequence([0, 1, -4], 5, rng=13)) == want
 
 
 def test_predict_sequence_rejects_bad_labels(clf):

@@ -211,7 +211,7 @@ def test_max_updates_caps_iterations_and_train_batches(linear_data):
 def test_best_parameters_are_restored(linear_data):
     x, y = linear_data
     net = theanets.Regressor([3, 5, 2])
-    trainer = Trainer(net, "sgd", learning_rate=0.5, validate_every=1, max_updates=6, patience=10, **QUIET)
+    trainer = Trainer(net, "sgd", learning_rate=0.5, validate_every=1, max_updates=5, patience=10, **QUIET)
     losses = [valid["loss"] for _, valid in trainer.itertrain([x, y])]
     assert trainer.best_loss == min(losses) < losses[-1]  # the last parameters are not the best
     assert trainer.best_iteration == 1 + losses.index(min(losses))
@@ -468,3 +468,21 @@ def test_save_every_follows_upstream_timing(tmp_path, linear_data):
         if path.exists():
             path.unlink()
     assert [i for i, s in enumerate(seen) if s] == [3, 5, 7]
+
+
+def test_batches_are_runs_of_consecutive_examples_in_a_new_order_each_pass():
+    # downhill's Dataset: a batch is always the same slice; only the order of the batches is shuffled
+    from graphc.theanets._training_data import Batches
+
+    x = np.arange(11, dtype="f")[:, None] * np.ones((1, 2), "f")
+    var = TT.matrix("x")
+    batches = Batches([x], [var], "train", batch_size=3, rng=np.random.RandomState(4))
+    slices = {(0.0, 1.0, 2.0), (3.0, 4.0, 5.0), (6.0, 7.0, 8.0), (9.0, 10.0)}
+    orders = []
+    for _ in range(6):
+        got = [tuple(b[0][:, 0]) for b in batches.iteration()]
+        assert set(got) == slices and got[-1] == (9.0, 10.0)  # the short batch stays last
+        orders.append(tuple(got))
+    assert len(set(orders)) > 1  # the order changes from pass to pass
+    plain = Batches([x], [var], "valid", batch_size=3)
+    assert [tuple(b[0][:, 0]) for b in plain.iteration(shuffle=False)] == sorted(slices)

@@ -82,9 +82,9 @@ class MRNN(Recurrent):
         out, pre = self._scan(step, [xh, f], [self._initial(inputs, "h_0", x.shape[1])], 1, inputs)
         return {"pre": pre, "factors": f.dimshuffle(1, 0, 2), "out": out}
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """Adds ``factors``."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         spec["factors"] = self.factors
         return spec
 
@@ -92,8 +92,10 @@ class MRNN(Recurrent):
 class SCRN(Recurrent):
     """The structurally constrained recurrent network (Mikolov et al. 2015), with an output bias.
 
-    ``s_t = (1 - r) s_{t-1} + r (x_t W_xs)``, ``p_t = x_t W_xh + h_{t-1} W_hh + s_t W_sh``,
-    ``h_t = act(p_t)``, ``out_t = h_t W_ho + s_t W_so + b``, as the reference states.
+    As upstream theanets computes it: ``s_t = (1 - r) s_{t-1} + r (x_t W_xs)``,
+    ``h_t = sigmoid(x_t W_xh + h_{t-1} W_hh + s_t W_sh)`` (the hidden units are
+    always logistic), ``pre_t = h_t W_ho + s_t W_so + b`` and
+    ``out_t = act(pre_t)``.
 
     Parameters
     ----------
@@ -103,7 +105,7 @@ class SCRN(Recurrent):
     s_0 : str, optional
         Name of the output holding the initial context state (default zeros).
     context_size : int, optional
-        Number of context units ``C``; default ``size``.
+        Number of context units ``C``; default ``size`` (not in upstream theanets).
     rate_values : sequence of float, optional
         The fixed rates (see :class:`~graphc.theanets.layers.RRNN`).
     **kwargs
@@ -114,12 +116,13 @@ class SCRN(Recurrent):
     Parameters, named as upstream: ``xs`` ``(nin, C)``, ``xh`` ``(nin, size)``, ``sh``
     ``(C, size)``, ``hh``, ``ho`` ``(size, size)``, ``so`` ``(C, size)``, ``b``
     ``(size,)`` and, for ``'vector'``, ``r`` ``(C,)``.  Outputs ``out``,
-    ``hid``, ``state`` (``C`` units) and ``rate`` (broadcast to
-    ``(batch, time, C)``).  Older theanets releases applied a logistic to the
-    hidden units and the activation to the output; this follows the reference.
+    ``pre``, ``hid`` (``h``, the carried hidden state), ``state`` (``C`` units)
+    and ``rate`` (broadcast to ``(batch, time, C)``; upstream gives the bare
+    vector).  ``h_0`` initializes ``h``, ``s_0`` the context state.
     """
 
     _state_refs = ("h_0", "mask", "s_0")
+    _spec_only_keys = ("rate", "rate_values", "context_size")  # upstream's to_spec has none of them
 
     def __init__(self, rate: str = "vector", context_size: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -166,7 +169,7 @@ class SCRN(Recurrent):
             self._rates = self._fixed_rates(self.rate, c)
 
     def transform(self, inputs: LayerInputs) -> dict[str, Variable]:
-        """``out``, ``hid``, ``state`` and ``rate``."""
+        """``out``, ``pre``, ``hid``, ``state`` and ``rate``."""
         x = self._input(inputs)
         hh, sh = self.find("hh"), self.find("sh")
         r = T.nnet.sigmoid(self.find("r")) if self.rate == "vector" else self._rates
@@ -175,17 +178,17 @@ class SCRN(Recurrent):
         def step(xh_t: Variable, xs_t: Variable, h_tm1: Variable, s_tm1: Variable) -> list[Variable]:
             s_t = (1 - r) * s_tm1 + r * xs_t
             p_t = xh_t + T.dot(h_tm1, hh) + T.dot(s_t, sh)
-            return [self.activate(p_t), s_t]
+            return [T.nnet.sigmoid(p_t), s_t]
 
         batch = x.shape[1]
         inits = [self._initial(inputs, "h_0", batch), self._initial(inputs, "s_0", batch, self.context_size)]
         hid, state = self._scan(step, [xh, xs], inits, 0, inputs)
-        out = T.dot(hid, self.find("ho")) + T.dot(state, self.find("so")) + self.find("b")
-        return {"out": out, "hid": hid, "state": state, "rate": self._per_step(r, state)}
+        pre = T.dot(hid, self.find("ho")) + T.dot(state, self.find("so")) + self.find("b")
+        return {"out": self.activate(pre), "pre": pre, "hid": hid, "state": state, "rate": self._per_step(r, state)}
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """Adds ``rate`` and, when given, ``context_size``."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         spec["rate"] = self.rate
         if self._context_size is not None:
             spec["context_size"] = self._context_size
@@ -274,9 +277,9 @@ class Clockwork(Recurrent):
         out, pre = self._scan(step, [seq, update], [h0, T.zeros((batch, self.size), dtype=config.floatX)], 0, inputs)
         return {"pre": pre, "out": out}
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """Adds ``periods``."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         spec["periods"] = tuple(self.periods)  # a tuple, as upstream
         return spec
 
@@ -310,10 +313,11 @@ class Bidirectional(Layer):
     """
 
     _sequence_layer = True
+    _spec_only_keys = ("fw_rate_values", "bw_rate_values")
 
     def __init__(self, worker: str = "rnn", **kwargs: Any) -> None:
         kwargs.pop("direction", None)
-        # the fixed rates each worker drew (RRNN/SCRN 'uniform' and 'log'), as to_spec records them
+        # the fixed rates each worker drew (RRNN/SCRN 'uniform' and 'log'), as a saved model records them
         own_rates = {suffix: kwargs.pop(f"{suffix}_rate_values", None) for suffix in ("fw", "bw")}
         super().__init__(**kwargs)
         cls = Layer._registry.get(worker.lower()) if isinstance(worker, str) else None
@@ -377,9 +381,9 @@ class Bidirectional(Layer):
         outputs.update({f"bw_{k}": v for k, v in bw.items()})
         return outputs, list(fw_upd) + list(bw_upd)
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """Adds ``worker`` and the workers' fixed rates (``fw_rate_values``, ``bw_rate_values``), if any."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         spec["worker"] = self.worker
         for suffix, layer in (("fw", self.forward), ("bw", self.backward)):
             if "rate_values" in layer.kwargs and "rate_values" not in self.kwargs:

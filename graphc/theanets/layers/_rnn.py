@@ -49,7 +49,7 @@ from ...config import config
 from ...tensor.scan import scan
 from ...tensor.shared import SharedVariable, shared
 from ...tensor.variable import Variable
-from ..util import random_matrix
+from ..util import log, random_matrix
 from .base import ConfigurationError, Layer, LayerInputs
 
 __all__ = ["Recurrent", "RNN", "RRNN", "RATE_EPSILON"]
@@ -166,11 +166,35 @@ class Recurrent(Layer):
             else:
                 want = self._state_size(key)
                 if len(shape) != 1 or shape[0] not in (want, None):
-                    raise ConfigurationError(
-                        f"layer {self.name!r}: {key} {full!r} must be (batch, {want}), "
-                        f"its shape without the batch axis is {shape}"
-                    )
+                    if not self._resize_state_input(matches[0], full, key, want, layers):
+                        raise ConfigurationError(
+                            f"layer {self.name!r}: {key} {full!r} must be (batch, {want}), "
+                            f"its shape without the batch axis is {shape}"
+                        )
             self._refs[key] = full
+
+    def _resize_state_input(self, source: Layer, full: str, key: str, want: int, layers: list[Layer]) -> bool:
+        """Give an input layer that only holds this state the state's size; False when that cannot be.
+
+        Upstream never checks an input's declared size against the data fed
+        for it, so an ``Input(size=7)`` naming an 8-unit layer's ``h_0`` works
+        there when its data have 8 columns.  Here the size is checked, so the
+        input takes the state's size (with a warning) as long as nothing else
+        reads it: a layer that used its declared size would not fit the data.
+        """
+        resize = getattr(source, "_resize", None)
+        if resize is None or full != source.output_name or len(source.output_shape) != 1:
+            return False
+        for other in layers:
+            refs = set(getattr(other, "_resolved", {})) | set(getattr(other, "_refs", {}).values())
+            if other is not source and full in refs:
+                return False
+        log(
+            f"warning: layer {self.name!r}: {key} {full!r} has size {source.size}, but the state has {want} units; "
+            f"input {source.name!r} takes size {want} (theanets does not check the size of an input)"
+        )
+        resize(want)
+        return True
 
     def bind(self, graph: Any, reset: bool = True, initialize: bool = True) -> None:
         """As :meth:`Layer.bind`; also checks that the one input is a sequence ``(batch, time, features)``."""
@@ -248,7 +272,7 @@ class Recurrent(Layer):
                 values = np.random.uniform(eps, 1 - eps, size=size).astype(config.floatX)
             else:
                 values = np.exp(np.random.uniform(-6, -eps, size=size).astype(config.floatX))
-            # recorded so that to_spec (and a saved model) reproduces them
+            # recorded so that a saved model (layers._spec.file_spec) reproduces them
             self.kwargs["rate_values"] = [float(v) for v in values]
         values = np.asarray(values, dtype=config.floatX)
         if values.shape != (size,):
@@ -349,9 +373,9 @@ class Recurrent(Layer):
         """A per-unit vector broadcast to the ``(batch, time, units)`` shape of ``like``."""
         return T.ones_like(like) * value
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """Adds the state and mask references (``h_0``...)."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         for key, ref in self._refs.items():
             if key == "mask" and ref is None:
                 continue  # not an upstream option; keep specs as theanets writes them
@@ -411,8 +435,8 @@ class RRNN(Recurrent):
         None means ``'matrix'`` (theanets' older default).
     rate_values : sequence of float, optional
         The fixed rates of the ``'uniform'`` and ``'log'`` modes; drawn from
-        the layer's ``rng`` when not given, and recorded in :meth:`to_spec`
-        so a saved model keeps them.
+        numpy's global generator when not given (as upstream), and recorded
+        in a saved model (not in :meth:`to_spec`, as upstream) so it keeps them.
     **kwargs
         As :class:`Recurrent`.
 
@@ -423,6 +447,8 @@ class RRNN(Recurrent):
     vector modes is broadcast to that shape (theanets returns the bare vector,
     and the matrix mode's rate time-major).
     """
+
+    _spec_only_keys = ("rate", "rate_values")  # upstream's to_spec has neither
 
     def __init__(self, rate: str | None = "matrix", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -469,8 +495,8 @@ class RRNN(Recurrent):
             rate = self._per_step(fixed, out)
         return {"pre": pre, "hid": hid, "rate": rate, "out": out}
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """Adds ``rate``."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         spec["rate"] = self.rate
         return spec

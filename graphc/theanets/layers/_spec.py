@@ -17,7 +17,7 @@ import numpy as np
 from .base import ConfigurationError, Layer
 from .feedforward import Input, Tied
 
-__all__ = ["parse_spec", "find_partner", "unknown_form"]
+__all__ = ["parse_spec", "find_partner", "unknown_form", "file_spec"]
 
 
 def _is_int(x: Any) -> bool:
@@ -110,3 +110,16 @@ def find_partner(layers: Sequence[Layer], name: str) -> str:
         f"layer {name!r}: cannot find a partner for the tied layer (layers before it: "
         f"{[lyr.name for lyr in layers]}); give partner='<layer name>'"
     )
+
+
+def file_spec(layer: Layer) -> dict[str, Any]:
+    """The spec a model file records for ``layer``: :meth:`Layer.to_spec` plus what it leaves out.
+
+    Upstream's ``to_spec`` omits the arguments a layer takes by name (an
+    RRNN's ``rate``, a convolution's ``filter_size``...); the file needs them
+    to rebuild the layer exactly.  A subclass that overrides ``to_spec``
+    (upstream style) keeps what it adds.
+    """
+    spec = layer._full_spec()
+    spec.update(layer.to_spec())
+    return spec

@@ -25,7 +25,7 @@ from ...config import config
 from ...tensor.shared import SharedVariable, shared
 from ...tensor.variable import Variable, provenance
 from .. import activations as activations
-from ..util import ConfigurationError, LayerInputs, random_matrix, random_vector
+from ..util import ConfigurationError, LayerInputs, log, random_matrix, random_vector
 
 __all__ = ["Layer", "ConfigurationError", "LayerInputs", "random_matrix", "random_vector"]
 
@@ -101,6 +101,10 @@ class Layer:
     """
 
     _registry: ClassVar[dict[str, type[Layer]]] = {}
+    #: when a given ``size`` differs from :meth:`infer_size`, upstream uses the inferred one (True) or the given one
+    _inferred_size_wins: ClassVar[bool] = False
+    #: keys of :meth:`_full_spec` that upstream's :meth:`to_spec` leaves out
+    _spec_only_keys: ClassVar[tuple[str, ...]] = ()
     _count: ClassVar[int] = 0
     __extra_registration_keys__: ClassVar[Sequence[str]] = ()
 
@@ -381,6 +385,12 @@ class Layer:
         ------
         ConfigurationError
             If an input name matches no layer, or the sizes do not fit.
+
+        Notes
+        -----
+        A ``size`` that differs from the one the inputs give (a
+        ``Flatten(size=8)`` of 7 values) is logged as a warning, not refused:
+        upstream keeps the given size (a :class:`Tied` layer the partner's).
         """
         layers = list(getattr(graph, "layers", graph))
         if reset:
@@ -389,10 +399,18 @@ class Layer:
         inferred = self.infer_size()
         if inferred is not None:
             if self.size is not None and self.size != inferred:
-                raise ConfigurationError(
-                    f"layer {self.name!r}: size {self.size} does not match the size {inferred} its inputs give"
+                # upstream does not check (Theano fails later, when a layer that relies on the
+                # wrong size runs); say so now, and use the size upstream uses
+                keep = not self._inferred_size_wins
+                log(
+                    f"warning: layer {self.name!r}: size {self.size} does not match the size {inferred} "
+                    f"its inputs give; using size {self.size if keep else inferred}, as theanets does"
+                    + (" (a layer that relies on it will not fit the data)" if keep else "")
                 )
-            self.size = int(inferred)
+                if not keep:
+                    self.size = int(inferred)
+            else:
+                self.size = int(inferred)
         if self.size is None:
             raise ConfigurationError(f"layer {self.name!r} ({type(self).__name__}) needs a size")
         if initialize:
@@ -518,7 +536,21 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} does not implement transform()")
 
     def to_spec(self) -> dict[str, Any]:
-        """A dictionary that rebuilds this layer with :meth:`Layer.build` (``form`` plus arguments)."""
+        """Upstream's specification dictionary: ``form``, ``name``, ``size``, ``inputs`` and the options.
+
+        As upstream, arguments that a layer takes by name rather than keeping
+        them among its options (an RRNN's ``rate``, a convolution's
+        ``filter_size``...) are left out, so this dictionary alone need not
+        rebuild the layer; a saved model records them too (see
+        :func:`graphc.theanets.layers._spec.file_spec`).
+        """
+        spec = self._full_spec()
+        for key in self._spec_only_keys:
+            spec.pop(key, None)
+        return spec
+
+    def _full_spec(self) -> dict[str, Any]:
+        """Everything :meth:`Layer.build` needs to rebuild this layer (``form`` plus arguments)."""
         spec = {k: v for k, v in self.kwargs.items() if not (k == "rng" and not _is_int(v))}
         spec.update(form=type(self).__name__.lower(), name=self.name, size=self.size, inputs=self.inputs)
         if self._shape is not None:

@@ -56,6 +56,7 @@ class _Convolution(Layer):
     """Shared parts of Conv1 and Conv2: kernel, stride and border mode."""
 
     NDIM = 2
+    _spec_only_keys = ("filter_size", "stride", "border_mode")  # upstream takes them by name: not in its to_spec
 
     def __init__(self, filter_size: Any = None, stride: Any = 1, border_mode: str = "valid", **kwargs: Any) -> None:
         label = f"layer {kwargs.get('name') or type(self).__name__.lower()!r}"
@@ -117,9 +118,9 @@ class _Convolution(Layer):
     def _subsample(self) -> tuple[int, ...]:
         return self.stride
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """Adds ``filter_size``, ``stride`` and ``border_mode``."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         size = list(self.filter_size) if self.NDIM > 1 else self.filter_size[0]
         stride = list(self.stride) if self.NDIM > 1 else self.stride[0]
         spec.update(filter_size=size, stride=stride, border_mode=self.border_mode)
@@ -234,9 +235,9 @@ class _Pooling(Layer):
         return pool_nd(x, self.NDIM, self.pool_size, self.ignore_border, self.pool_stride, 0, self.mode,
                        f"layer {self.name!r}")
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """Adds ``pool_size``, ``stride``, ``mode`` and ``ignore_border``."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         size = list(self.pool_size) if self.NDIM > 1 else self.pool_size[0]
         stride = list(self.pool_stride) if self.NDIM > 1 else self.pool_stride[0]
         spec.update(pool_size=size, stride=stride, mode=self.mode, ignore_border=self.ignore_border)

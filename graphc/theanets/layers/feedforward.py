@@ -15,6 +15,7 @@ import numpy as np
 from ... import tensor as T
 from ...config import config
 from ...tensor.variable import Variable
+from ..util import log
 from .base import ConfigurationError, Layer, LayerInputs, Shape
 
 __all__ = ["Input", "Concatenate", "Flatten", "Product", "Reshape", "Feedforward", "Classifier", "Tied"]
@@ -122,6 +123,14 @@ class Input(Layer):
         self.input = T.tensor(config.floatX, shape=(None,) + tuple(self.output_shape), name=self.name)
         self.input.tag.sparse = sparse  # the data-feeding code checks it (graph._arrays, _training_data)
 
+    def _resize(self, size: int) -> None:
+        """Declare another size for the last axis (a new placeholder of the same name)."""
+        self.size = int(size)
+        self._shape = tuple(self.output_shape[:-1]) + (self.size,)
+        placeholder = T.tensor(config.floatX, shape=(None,) + self._shape, name=self.name)
+        placeholder.tag.sparse = self.sparse
+        self.input = placeholder
+
     def bind(self, graph: Any, reset: bool = True, initialize: bool = True) -> None:
         """Inputs have nothing to resolve or create."""
         self._bound = True
@@ -136,9 +145,9 @@ class Input(Layer):
         """The placeholder."""
         return self.input
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """``form``, ``name``, ``size``, ``shape`` and ``ndim``."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         spec.pop("inputs", None)
         spec.update(ndim=self.ndim)
         return spec
@@ -214,18 +223,35 @@ class Reshape(Layer):
         kwargs.setdefault("size", list(shape)[-1])
         super().__init__(shape=shape, **kwargs)
 
-    def infer_size(self) -> int | None:
-        """Checks that the element counts agree."""
+    def _mismatch(self) -> str | None:
+        """Why the input cannot take the shape, or None when the element counts agree (or are not known)."""
         want, have = _prod(self.output_shape), _prod(self.input_shape)
         if want is not None and have is not None and want != have:
-            raise ConfigurationError(
+            return (
                 f"layer {self.name!r}: cannot reshape input of shape {self.input_shape} ({have} values per example) "
                 f"to {self.output_shape} ({want} values)"
             )
         return None
 
+    def infer_size(self) -> int | None:
+        """Warns when the element counts disagree: upstream binds such a layer and fails when it runs."""
+        problem = self._mismatch()
+        if problem is not None:
+            log(f"warning: {problem}; the layer cannot be connected")
+        return None
+
     def transform(self, inputs: LayerInputs) -> Variable:
-        """``x.reshape([x.shape[0]] + shape)``."""
+        """``x.reshape([x.shape[0]] + shape)``.
+
+        Raises
+        ------
+        ConfigurationError
+            When the input's values per example do not fill the shape (where
+            upstream's Theano would fail on the first data).
+        """
+        problem = self._mismatch()
+        if problem is not None:
+            raise ConfigurationError(problem)
         x = inputs[self.inputs[0]]
         return T.reshape(x, [x.shape[0]] + list(self.output_shape))
 
@@ -286,6 +312,8 @@ class Tied(Layer):
     The only own parameter is ``b`` of the partner's input size.
     """
 
+    _inferred_size_wins = True  # upstream always takes the partner's input size
+
     def __init__(self, partner: Any = None, **kwargs: Any) -> None:
         if partner is None:
             raise ConfigurationError(f"layer {kwargs.get('name', 'tied')!r}: a tied layer needs a partner layer")
@@ -334,8 +362,8 @@ class Tied(Layer):
         pre = T.dot(x, self.partner.find("w").T) + self.find("b")
         return {"pre": pre, "out": self.activate(pre)}
 
-    def to_spec(self) -> dict[str, Any]:
+    def _full_spec(self) -> dict[str, Any]:
         """Adds the partner's name."""
-        spec = super().to_spec()
+        spec = super()._full_spec()
         spec["partner"] = self.partner.name if isinstance(self.partner, Layer) else self.partner
         return spec
