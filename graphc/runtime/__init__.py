@@ -1,8 +1,9 @@
-"""``graphc.runtime``: ONNX Runtime sessions, providers, IO binding, and :func:`function`."""
+"""``graphc.runtime``: ONNX Runtime sessions, providers, IO binding, partitioned steps, and :func:`function`."""
 
 from . import pickling as _pickling  # noqa: F401  (registers how compiled functions pickle)
 from .function import Function, UnusedInputError, function
 from .memcpy import memcpy_nodes
+from .partitioned import CollectiveTimeoutError, GraphMismatchError
 from .providers import (
     DeviceError,
     cuda_provider_options,
@@ -29,4 +30,6 @@ __all__ = [
     "resolve_device",
     "memcpy_nodes",
     "ZeroLengthSequenceError",
+    "GraphMismatchError",
+    "CollectiveTimeoutError",
 ]

@@ -13,7 +13,7 @@ import pytest
 import graphc
 import graphc.tensor as T
 from graphc.layers import DenseLayer, InputLayer, LSTMLayer, get_all_params, get_output
-from graphc.runtime.function import BAKE_AFTER_CALLS
+from graphc.runtime.baking import BAKE_AFTER_CALLS
 
 RNG = np.random.default_rng(31)
 
@@ -29,7 +29,7 @@ def _eager(fn):
     """Bake after the fewest calls the rule allows, whatever the measured costs."""
     if fn._binding:
         pytest.skip("baking is for the plain CPU path; GRAPHC_IOBINDING=1 forces binding")
-    fn._bake_threshold = lambda: BAKE_AFTER_CALLS
+    fn._baker.threshold = lambda: BAKE_AFTER_CALLS
     return fn
 
 
@@ -48,7 +48,7 @@ def test_a_read_only_function_bakes_and_keeps_its_values():
     want = _numpy_mlp(out, x)
     for _ in range(BAKE_AFTER_CALLS + 1):
         np.testing.assert_allclose(f(x), want, rtol=1e-5, atol=1e-6)
-    assert f._baked is not None
+    assert f._baker.baked is not None
     for _ in range(3):  # served by the baked session
         np.testing.assert_allclose(f(x), want, rtol=1e-5, atol=1e-6)
         y = f.run_device(x)
@@ -61,13 +61,13 @@ def test_set_value_after_baking_is_seen_at_once():
     x = RNG.normal(size=(5, 7)).astype(np.float32)
     for _ in range(BAKE_AFTER_CALLS + 2):
         f(x)
-    assert f._baked is not None
+    assert f._baker.baked is not None
     out.W.set_value(RNG.normal(size=(9, 3)).astype(np.float32))
     np.testing.assert_allclose(f(x), _numpy_mlp(out, x), rtol=1e-5, atol=1e-6)
     # and it bakes again once the new values have stayed put
     for _ in range(BAKE_AFTER_CALLS + 1):
         f(x)
-    assert f._baked is not None and any(ref() is out.W._storage() for ref in f._baked[1])  # baked with the new W
+    assert f._baker.baked is not None and any(ref() is out.W._storage() for ref in f._baker.baked[1])  # baked with the new W
     np.testing.assert_allclose(f(x), _numpy_mlp(out, x), rtol=1e-5, atol=1e-6)
 
 
@@ -83,13 +83,13 @@ def test_a_baked_predictor_follows_a_training_function():
     step = graphc.function([l_in.input_var, y], cost, updates=graphc.updates.adam(cost, params, learning_rate=0.05))
     predict = _eager(graphc.function([l_in.input_var], pred, bake_params=True))
     reference = graphc.function([l_in.input_var], pred)  # never baked
-    reference._bakeable = False
+    reference._baker.enabled = False
     x = RNG.normal(size=(6, 5, 3)).astype(np.float32)
     t = RNG.normal(size=(6, 2)).astype(np.float32)
     for _epoch in range(3):
         for _ in range(BAKE_AFTER_CALLS + 2):
             np.testing.assert_allclose(predict(x), reference(x), rtol=1e-5, atol=1e-6)
-        assert predict._baked is not None
+        assert predict._baker.baked is not None
         before = predict(x)
         step(x, t)
         after = predict(x)
@@ -109,14 +109,14 @@ def test_baking_is_off_by_default_and_for_stateful_functions(monkeypatch):
     monkeypatch.delenv("GRAPHC_BAKE_PARAMS")
     s = graphc.shared(np.float32(0), name="counter")
     counting = graphc.function([l_in.input_var], get_output(out), updates=[(s, s + 1)], bake_params=True)
-    assert not default._bakeable and not refused._bakeable and not counting._bakeable
-    assert from_env._bakeable or from_env._binding
+    assert not default._baker.enabled and not refused._baker.enabled and not counting._baker.enabled
+    assert from_env._baker.enabled or from_env._binding
     x = RNG.normal(size=(2, 7)).astype(np.float32)
     first = default(x)
     for _ in range(BAKE_AFTER_CALLS + 3):
         np.testing.assert_array_equal(default(x), first)  # bitwise the same call after call
         counting(x)
-    assert default._baked is None and counting._baked is None
+    assert default._baker.baked is None and counting._baker.baked is None
     assert float(s.get_value()) == BAKE_AFTER_CALLS + 3
     with pytest.raises(TypeError, match="bake_params must be True, False or None"):
         graphc.function([l_in.input_var], get_output(out), bake_params="yes")
@@ -125,16 +125,16 @@ def test_baking_is_off_by_default_and_for_stateful_functions(monkeypatch):
 def test_the_bake_rule_waits_for_its_cost_and_stops_when_baking_does_not_pay():
     l_in, out = _mlp()
     f = graphc.function([l_in.input_var], get_output(out), bake_params=True)
-    assert f._bake_threshold() == float("inf")  # nothing measured yet
-    f._timing = [0.010, None]
-    f._bake_cost = 0.5
-    assert f._bake_threshold() == pytest.approx(0.5 / 0.002)  # a fifth of a call saved per call
-    f._timing = [0.010, 0.006]
-    assert f._bake_threshold() == pytest.approx(0.5 / 0.004)
-    f._bake_cost = 0.0
-    assert f._bake_threshold() == BAKE_AFTER_CALLS
-    f._timing = [0.010, 0.011]  # the baked session was slower: never again
-    assert f._bake_threshold() == float("inf")
+    assert f._baker.threshold() == float("inf")  # nothing measured yet
+    f._baker.timing = [0.010, None]
+    f._baker.cost = 0.5
+    assert f._baker.threshold() == pytest.approx(0.5 / 0.002)  # a fifth of a call saved per call
+    f._baker.timing = [0.010, 0.006]
+    assert f._baker.threshold() == pytest.approx(0.5 / 0.004)
+    f._baker.cost = 0.0
+    assert f._baker.threshold() == BAKE_AFTER_CALLS
+    f._baker.timing = [0.010, 0.011]  # the baked session was slower: never again
+    assert f._baker.threshold() == float("inf")
 
 
 def test_baked_calls_from_many_threads_while_values_change():
@@ -170,7 +170,7 @@ def test_baked_calls_from_many_threads_while_values_change():
 def test_a_bake_that_fails_leaves_the_function_working(monkeypatch):
     """Baking is an optimization: if the baked session cannot be built (parameters past
     protobuf's 2 GiB, say), the call still answers and baking is switched off."""
-    module = sys.modules["graphc.runtime.function"]  # graphc.runtime.function is also the function's name
+    module = sys.modules["graphc.runtime.baking"]
     l_in, out = _mlp()
     f = _eager(graphc.function([l_in.input_var], get_output(out), bake_params=True))
 
@@ -181,4 +181,4 @@ def test_a_bake_that_fails_leaves_the_function_working(monkeypatch):
     x = RNG.normal(size=(4, 7)).astype(np.float32)
     for _ in range(BAKE_AFTER_CALLS + 3):
         np.testing.assert_allclose(f(x), _numpy_mlp(out, x), rtol=1e-5, atol=1e-6)
-    assert f._baked is None and not f._bakeable
+    assert f._baker.baked is None and not f._baker.enabled
