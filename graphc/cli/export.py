@@ -12,7 +12,10 @@ from .errors import CLIError
 from .inputs import split_assignment
 from .target import ExportParts, export_parts, load_target
 
-__all__ = ["add_export_parser", "cmd_export", "parse_input_shapes", "with_input_shapes", "training_contract_text"]
+__all__ = [
+    "add_export_parser", "cmd_export", "parse_input_shapes", "with_input_shapes", "training_contract_text",
+    "stages_contract_text",
+]  # fmt: skip
 
 
 def parse_input_shapes(items: list[str] | None) -> dict[str, tuple[int | None, ...]]:
@@ -129,6 +132,36 @@ def training_contract_text(model: Any, state: dict[str, Any], state_path: Path) 
     return "\n".join(lines)
 
 
+def stages_contract_text(stages: Any, state: dict[str, Any], paths: list[Path], state_path: Path) -> str:
+    """What a client of an exported step with collectives needs: each model, the all-reduces between them, the state."""
+    from ..export.training import METADATA_KEY
+
+    contract = stages.contract
+    lines = [
+        f"training contract: a step with collectives, written as {len(paths)} models with an all-reduce between "
+        f"each two (also in each model's metadata {METADATA_KEY!r}, see docs/training-contract.md):",
+    ]
+    for k, (model, path, stage) in enumerate(zip(stages.models, paths, contract["stages"])):
+        shapes = {vi.name: _shape_of(vi) for vi in [*model.graph.input, *model.graph.output]}
+        lines.append(f"  {k + 1}. {path.name} ({stage['role']})")
+        lines.append("     inputs: " + ", ".join(f"{i.name} {shapes[i.name]}" for i in model.graph.input))
+        lines.append("     outputs: " + ", ".join(o.name for o in model.graph.output))
+        if k < len(contract["allreduce"]):
+            lines.append("     then all-reduce across the ranks (sum; mean: then divide by the number of ranks), "
+                         "in this order, and feed each under its name to the next model:")  # fmt: skip
+            for entry in contract["allreduce"][k]:
+                lines.append(f"       {entry['name']} {entry['dtype']} {shapes[entry['name']]}: {entry['op']}")
+    if contract["carried"]:
+        lines.append("  carried unchanged to the later models: " + ", ".join(contract["carried"]))
+    lines.append("  outputs of the step: " + ", ".join(contract["outputs"]))
+    lines.append(f"  state: {len(state)} arrays in {state_path}; feed each back as its input, updated from its output:")
+    inputs = {vi.name: _shape_of(vi) for model in stages.models for vi in model.graph.input}
+    lines += [f"    {n} {inputs.get(n, '')} <- {nxt}" for n, nxt in contract["state"].items()]
+    if contract["read_only_state"]:
+        lines.append("  read-only state (fed unchanged): " + ", ".join(contract["read_only_state"]))
+    return "\n".join(lines)
+
+
 def _shape_of(vi: Any) -> str:
     dims = [d.dim_param or str(d.dim_value) if (d.dim_param or d.HasField("dim_value")) else "?"
             for d in vi.type.tensor_type.shape.dim]  # fmt: skip
@@ -140,7 +173,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..export.atomic import check_writable
     from ..export.io import save
     from ..export.model import to_onnx
-    from ..export.training import save_training, training_model
+    from ..export.training import TrainingStages, save_training, training_model
     from ..passes.unroll import unroll_limits
     from ..theanets.trainer import progress_enabled
     from .check import check_model
@@ -179,22 +212,30 @@ def cmd_export(args: argparse.Namespace) -> int:
                     )
             except (TypeError, ValueError) as exc:
                 raise CLIError(f"cannot export {args.target}: {exc}") from exc
+        staged = isinstance(model, TrainingStages)
+        if staged:
+            for path in model.paths(args.output):
+                check_writable(path)
         with _stage(bar, "writing"):
             if args.training:
-                model_path, state_path = save_training(model, state, args.output)
+                written, state_path = save_training(model, state, args.output)
             else:
-                model_path, state_path = save(model, args.output), None
-        checked = None
+                written, state_path = save(model, args.output), None
+        models = list(zip(model.models, written)) if staged else [(model, written)]
+        checked = []
         with _stage(bar, "checking"):
             if args.check:
-                checked = check_model(model, str(model_path), sizes={}, seed=0, rtol=1e-4, atol=1e-5)
+                checked = [check_model(m, str(p), sizes={}, seed=0, rtol=1e-4, atol=1e-5) for m, p in models]
     finally:
         if bar is not None:
             bar.close()
     elapsed = time.perf_counter() - start
     print(f"exported {parts.kind} from {args.target} in {elapsed:.2f} s")
-    print(describe_model(model, str(model_path)))
-    if state_path is not None:
+    for m, p in models:
+        print(describe_model(m, str(p)))
+    if staged:
+        print(stages_contract_text(model, state, written, state_path))
+    elif state_path is not None:
         print(training_contract_text(model, state, state_path))
     print(f"passes ({report.nodes_before} -> {report.nodes_after} IR nodes):")
     changed = {k: v for k, v in report.changes.items() if v}
@@ -202,10 +243,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"  {name:<22}{count} change(s)" if count else f"  {name:<22}-")
     if not changed:
         print("  (nothing changed)")
-    if checked is not None:
-        print(checked.summary())
-        return 0 if checked.ok else 1
-    return 0
+    for result in checked:
+        print(result.summary())
+    return 0 if all(result.ok for result in checked) else 1
 
 
 def add_export_parser(sub: Any) -> None:
@@ -223,7 +263,9 @@ def add_export_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="the .onnx file to write (atomically)")
     p.add_argument("--opset", type=int, default=18, help="ONNX opset, 17..21 (default 18)")
     p.add_argument("--training", action="store_true",
-                   help="write the training-step model and its initial state (<output>.state.npz)")  # fmt: skip
+                   help="write the training-step model and its initial state (<output>.state.npz); a step with "
+                        "collectives (graphc.distributed.mean/sum) is written as <output>.gradients.onnx and "
+                        "<output>.apply.onnx, to run with the client's own all-reduce between them")  # fmt: skip
     p.add_argument("--algo", default="adam",
                    help="optimizer of the training step: a theanets algorithm for a network, a lasagne.updates rule "
                         "for layers (default adam)")  # fmt: skip

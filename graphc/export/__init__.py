@@ -2,7 +2,7 @@
 
 from .io import load, save
 from .model import DEFAULT_OPSET, SUPPORTED_OPSETS, graph_to_onnx, to_onnx
-from .training import load_training_state, save_training, training_model
+from .training import TrainingStages, load_training_state, save_training, training_model
 
 __all__ = [
     "to_onnx",
@@ -12,6 +12,7 @@ __all__ = [
     "training_model",
     "save_training",
     "load_training_state",
+    "TrainingStages",
     "DEFAULT_OPSET",
     "SUPPORTED_OPSETS",
 ]

@@ -11,6 +11,10 @@ Naming contract (also stored as JSON in the model's ``graphc.training`` metadata
 A client feeds the initial state (:func:`training_model` returns it; ``save``
 writes it beside the model as ``.npz``), runs one step, and feeds each
 ``N.next`` back as ``N`` for the next step.
+
+A step with collectives (``dist.mean``/``dist.sum``) is written as one model
+per stage instead (``gradients`` then ``apply``), with the client's all-reduce
+between them: see :mod:`graphc.export.training_stages`.
 """
 
 from __future__ import annotations
@@ -29,13 +33,15 @@ import numpy as np
 import onnx
 
 from ..ir.build import build_graph
+from ..ir.partition import has_collectives
 from .arrays import read_npz
 from .budget import BudgetError
 from .context import check_loop_op
 from .io import atomic_write_bytes, save
 from .model import DEFAULT_OPSET, _normalize_outputs, graph_to_onnx
+from .training_stages import TrainingStages, split_training_step, stage_path
 
-__all__ = ["training_model", "save_training", "load_training_state", "METADATA_KEY"]
+__all__ = ["training_model", "save_training", "load_training_state", "METADATA_KEY", "TrainingStages"]
 
 METADATA_KEY = "graphc.training"
 
@@ -53,7 +59,7 @@ def training_model(
     return_report: bool = False,
     loop_op: str = "scan",
 ) -> Any:
-    """The training step ``outputs, updates`` as an ONNX model, and its initial state.
+    """The training step ``outputs, updates`` as an ONNX model (or one per stage), and its initial state.
 
     Parameters
     ----------
@@ -70,13 +76,19 @@ def training_model(
 
     Returns
     -------
-    (onnx.ModelProto, dict)
-        The model and ``{input name: initial value}`` for every state input.
+    (onnx.ModelProto or TrainingStages, dict)
+        The model and ``{input name: initial value}`` for every state input.  A step
+        whose graph has collectives (:func:`graphc.distributed.mean`,
+        :func:`graphc.distributed.sum`) gives a :class:`TrainingStages` instead of
+        one model: ``gradients`` and ``apply`` models (one more per further round of
+        collectives) with a client's all-reduce between them (see
+        :mod:`graphc.export.training_stages` and ``docs/training-contract.md``).
 
     Raises
     ------
     ValueError
-        For empty ``updates`` or an unsupported ``loop_op``.
+        For empty ``updates``, an unsupported ``loop_op``, or a collective inside a
+        loop body.
     """
     from ..passes.manager import optimize as run_passes
     from ..runtime.function import _default_updates, _normalize_updates
@@ -113,7 +125,13 @@ def training_model(
         d = graph.data(nid)
         if d.kind == "param":
             d.name = state_names.get(id(d.ref)) or name_state(d.ref)  # read-only state after the updated
+    graph.outputs = _unclash_outputs(graph.outputs, len(named_outputs), set(state_names.values()))
     report = run_passes(graph, optimize, passes)
+    if has_collectives(graph):
+        stages, state = split_training_step(
+            graph, opset=opset, name=name, loop_op=loop_op, check=check, metadata_key=METADATA_KEY
+        )
+        return (stages, state, report) if return_report else (stages, state)
     model, names = graph_to_onnx(graph, opset=opset, params_as_inputs=True, graph_name=name, loop_op=loop_op)
     state = {names.params[nid]: graph.data(nid).ref.get_value() for nid in names.params}
     contract = {
@@ -132,14 +150,53 @@ def training_model(
     return (model, state, report) if return_report else (model, state)
 
 
-def save_training(model: onnx.ModelProto, state: dict[str, np.ndarray], path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Write the model to ``path`` and its initial state to ``<path without suffix>.state.npz`` (both atomically)."""
-    model_path = save(model, path)
-    state_path = model_path.with_suffix(".state.npz")
+def _unclash_outputs(outputs: list[Any], n_requested: int, state: set[str]) -> list[Any]:
+    """A requested output named like a state input (``counter``, the variable itself) becomes ``counter.out``.
+
+    The state input keeps its name, so that ``N`` and ``N.next`` stay paired.
+    """
+    taken = state | {label for _, label in outputs}
+    renamed = []
+    for i, (value, label) in enumerate(outputs):
+        if i < n_requested and label in state:
+            new, k = f"{label}.out", 2
+            while new in taken:
+                new, k = f"{label}.out{k}", k + 1
+            taken.add(new)
+            label = new
+        renamed.append((value, label))
+    return renamed
+
+
+def save_training(
+    model: onnx.ModelProto | TrainingStages, state: dict[str, np.ndarray], path: str | os.PathLike[str]
+) -> tuple[Any, Path]:
+    """Write the model to ``path`` and its initial state to ``<path without suffix>.state.npz``.
+
+    Every file is written atomically.  :class:`TrainingStages` (a step with
+    collectives) are written one file per model, ``<path without suffix>.<role>.onnx``
+    (``step.onnx`` -> ``step.gradients.onnx``, ``step.apply.onnx``).
+
+    Returns
+    -------
+    (Path or list of Path, Path)
+        The model file (for stages: their files, in order) and the state file.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is neither an ``onnx.ModelProto`` nor :class:`TrainingStages`.
+    """
+    if isinstance(model, TrainingStages):
+        written: Any = [save(m, stage_path(path, role)) for m, role in zip(model.models, model.roles)]
+        state_path = Path(path).with_suffix(".state.npz")
+    else:
+        written = save(model, path)
+        state_path = written.with_suffix(".state.npz")
     buf = io.BytesIO()
     np.savez(buf, **state)
     atomic_write_bytes(state_path, buf.getvalue())
-    return model_path, state_path
+    return written, state_path
 
 
 def load_training_state(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

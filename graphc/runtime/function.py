@@ -11,7 +11,7 @@ this one each hold one concern:
 * :mod:`graphc.runtime.calls`: how a call runs its session (plain, stateful, IO binding);
 * :mod:`graphc.runtime.state`: shared variables between calls (``OrtValue`` storage, locks, buffers);
 * :mod:`graphc.runtime.baking`: read-only functions running their parameters as initializers;
-* :mod:`graphc.runtime.partition`, :mod:`graphc.runtime.partitioned`, :mod:`graphc.runtime.fused`:
+* :mod:`graphc.ir.partition`, :mod:`graphc.runtime.partitioned`, :mod:`graphc.runtime.fused`:
   under MPI, a graph with collectives cut into stages, run with one fused all-reduce per round.
 
 Between calls, shared variables live as ``OrtValue`` objects; an update's
@@ -29,11 +29,11 @@ from typing import Any
 
 from ..export.model import DEFAULT_OPSET, graph_to_onnx
 from ..ir.graph import Graph
+from ..ir.partition import partition_at_collectives
 from ..tensor.shared import SharedVariable
 from .arguments import UnusedInputError, argument_spec, bind_arguments, onnx_shape_text, shape_of
 from .baking import BAKE_AFTER_CALLS, ParamBaker, bake_wanted
 from .calls import SessionStep, iobinding_wanted
-from .partition import partition_at_collectives
 from .partitioned import PartitionedStep, partition_comm, resolve_timeout
 from .pipeline import lower, open_graph_session
 from .updates import default_updates as _default_updates  # noqa: F401  (graphc.export.training imports it from here)

@@ -7,7 +7,7 @@ slice is divided by the number of ranks after the sum.
 
 Where every value of a dtype has a static shape the buffer is allocated once
 and kept: the stage before the round writes each value it alone reads
-(:attr:`graphc.runtime.partition.Reduction.in_place`) straight into its
+(:attr:`graphc.ir.partition.Reduction.in_place`) straight into its
 segment through IO binding, MPI reduces the buffer in place, and the next
 stage reads the reduced segments as they are, with no copy at all.  Other
 values (computed earlier, read again later, or of a symbolic shape) are
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from .partition import Reduction, Value
+from ..ir.partition import Reduction, Value
 
 __all__ = ["FusedRound"]
 

@@ -1,7 +1,7 @@
 """Partitioned steps: a function whose graph has collectives, run on several ranks.
 
 Under MPI (``graphc.distributed.size() > 1``) :func:`graphc.function` cuts the
-graph at its collectives (:mod:`graphc.runtime.partition`) and every call is
+graph at its collectives (:mod:`graphc.ir.partition`) and every call is
 one synchronous step:
 
 1. stage 0 runs in its ONNX Runtime session: everything the collectives need;
@@ -56,10 +56,10 @@ import numpy as np
 import onnxruntime as ort
 
 from ..ir.graph import Graph
+from ..ir.partition import Partition, has_collectives
 from ..tensor.shared import SharedVariable
 from .arguments import ArgumentSpec
 from .fused import FusedRound
-from .partition import Partition, has_collectives
 from .pipeline import GraphSession, open_graph_session
 from .state import ORT_ERRORS, Held, as_ortvalue, check_updates, state_locks
 

@@ -11,7 +11,7 @@
 
 :func:`lower` takes the first three steps and :func:`open_graph_session` the
 last two, so that a graph can be cut between them (at collectives, see
-:mod:`graphc.runtime.partition`) and each part opened as a session of its own.
+:mod:`graphc.ir.partition`) and each part opened as a session of its own.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ import pytest
 import graphc
 import graphc.tensor as T
 from graphc import distributed as dist
+from graphc.ir.partition import partition_at_collectives
 from graphc.runtime import partitioned
-from graphc.runtime.partition import partition_at_collectives
 from graphc.runtime.partitioned import GraphMismatchError
 
 from .scripts.partition_models import BUILDERS, data, mlp_step

@@ -8,7 +8,8 @@ there:
 * stage 0 computes everything the first collectives need, and everything else
   that does not depend on a collective (as early as possible);
 * round 0 all-reduces the inputs of those collectives across the ranks (one
-  fused all-reduce per dtype, see :mod:`graphc.runtime.partitioned`);
+  fused all-reduce per dtype, see :mod:`graphc.runtime.partitioned`; :func:`graphc.export.training_model`
+  writes the stages as models of their own);
 * stage 1 goes on from the reduced values, ... and the last stage computes the
   function's outputs and the new values of its shared variables.
 
@@ -33,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from ..ir.graph import Graph, NodeData, Value
-from ..ir.ops.collective import COLLECTIVE_OPS
-from ..ir.types import Dim, TensorType, format_shape
+from .graph import Graph, NodeData, Value
+from .ops.collective import COLLECTIVE_OPS
+from .types import Dim, TensorType, format_shape
 
 __all__ = ["Reduction", "Stage", "Partition", "partition_at_collectives", "has_collectives", "graph_fingerprint"]
 
@@ -172,7 +173,7 @@ def _copy_data(d: NodeData) -> NodeData:
     return NodeData(**{**d.__dict__, "attrs": dict(d.attrs), "types": list(d.types)})
 
 
-def partition_at_collectives(graph: Graph, where: str = "graphc.function") -> Partition | None:
+def partition_at_collectives(graph: Graph, where: str = "graphc.function", defer_state: bool = False) -> Partition | None:
     """Cut ``graph`` at its collectives (see the module docstring); None when it has none.
 
     Parameters
@@ -181,6 +182,13 @@ def partition_at_collectives(graph: Graph, where: str = "graphc.function") -> Pa
         An optimized function graph (outputs ``out0...`` then ``update0...``); not changed.
     where : str
         For error messages.
+    defer_state : bool
+        Place the ops that read neither an input of the graph nor a collective
+        (arithmetic on shared variables alone: an optimizer's moments scaled, its
+        step counter advanced) in the latest stage that can compute them, not the
+        earliest, unless a collective needs them.  A later stage then reads those
+        shared variables itself instead of values handed on from stage 0 (what
+        exported stages want: see :mod:`graphc.export.training_stages`).
 
     Raises
     ------
@@ -203,11 +211,12 @@ def partition_at_collectives(graph: Graph, where: str = "graphc.function") -> Pa
                 lv = max(lv, level[p] + (1 if _is_collective(graph, p) else 0))
         level[n] = lv
     n_rounds = max(level[c] for c in collectives) + 1
+    placed = _deferred_stages(graph, order, level, n_rounds) if defer_state else level
 
     def stage_of(nid: int) -> int | None:
         """The stage computing node ``nid``; None for leaves and collectives (available to all later)."""
         d = graph.data(nid)
-        return None if d.kind != "op" or d.op in COLLECTIVE_OPS else level[nid]
+        return None if d.kind != "op" or d.op in COLLECTIVE_OPS else placed[nid]
 
     # values read after the stage that computes them by anything but one collective
     read_later: set[Value] = {v for v, _ in graph.outputs}
@@ -262,6 +271,35 @@ def partition_at_collectives(graph: Graph, where: str = "graphc.function") -> Pa
             outputs = [(v, f"{BOUNDARY_PREFIX}{v[0]}_{v[1]}") for v in hands_on[s]]
         stages.append(_stage_graph(graph, s, members[s], outputs, order))
     return Partition(stages, rounds, graph_fingerprint(graph))
+
+
+def _deferred_stages(graph: Graph, order: list[int], level: dict[int, int], n_rounds: int) -> dict[int, int]:
+    """Each op's stage when ops on shared variables alone run as late as their readers allow.
+
+    An op reads "data" when an input of the graph or a collective lies upstream of it;
+    such ops keep their earliest stage (``level``).  The others go to the earliest
+    stage among their readers: a collective's stage is the stage before its round,
+    the graph's outputs are read by the last stage.
+    """
+    data: set[int] = set(graph.inputs)
+    readers: dict[int, list[int]] = {}
+    for n in order:
+        d = graph.data(n)
+        ins = [p for p, _ in graph.node_inputs(n)]
+        for p in ins:
+            readers.setdefault(p, []).append(n)
+        if d.kind == "op" and (d.op in COLLECTIVE_OPS or any(p in data for p in ins)):
+            data.add(n)
+    output_nodes = {v[0] for v, _ in graph.outputs}
+    placed = dict(level)
+    for n in reversed(order):
+        if n in data or graph.data(n).kind != "op":
+            continue
+        need = [level[m] if _is_collective(graph, m) else placed[m] for m in readers.get(n, [])]
+        if n in output_nodes or not need:
+            need.append(n_rounds)
+        placed[n] = min(need)
+    return placed
 
 
 def _stage_graph(graph: Graph, index: int, members: list[int], outputs: list[tuple[Value, str]], order: list[int]) -> Stage:
