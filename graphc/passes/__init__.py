@@ -6,6 +6,7 @@ from .constant_folding import CONSTANT_FOLDING, constant_folding
 from .cse import CSE, cse
 from .dce import DCE, dce
 from .fuse_dense import FUSE_DENSE, fuse_dense
+from .group_gates import GROUP_GATES, group_gates
 from .hoist import HOIST, hoist
 from .manager import LEVELS, PHASES, PassManager, PassReport, optimize, resolve_level
 from .native_rnn import NATIVE_RNN, native_rnn
@@ -41,4 +42,6 @@ __all__ = [
     "REASSOCIATE",
     "stash",
     "STASH",
+    "group_gates",
+    "GROUP_GATES",
 ]

@@ -90,9 +90,10 @@ def _step_key(graph: Graph, scan: int, known: dict[str, int]) -> tuple[object, .
 def _native_could_lower(graph: Graph, scan: int) -> bool:
     """Whether native RNN lowering replaces ``scan`` (tried on a copy of the graph).
 
-    Replaced means nothing reads the scan afterwards: a training graph's forward
-    loop also feeds the backward loop values the native op does not give (stashed
-    per-step values), and stays a loop whatever native lowering adds beside it.
+    Native lowering replaces a scan only when the native op gives everything the
+    graph reads of it (a training graph's forward loop that also feeds the
+    backward loop stashed per-step values stays a loop); the check that nothing
+    reads the scan afterwards holds that to account.
     """
     from .native_rnn import _lower_one
 

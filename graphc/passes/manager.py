@@ -7,7 +7,8 @@ Optimization levels:
   fixed point; then the ``stabilize`` phase (numerically stable forms of
   log-sigmoid, log-softmax, softmax and sigmoid cross-entropies and their
   gradients, log1p, expm1: Theano runs these in every optimizing mode);
-* ``O2``: O1, then the performance passes registered in :data:`PHASES`.
+* ``O2``: O1, then the performance passes registered in :data:`PHASES`, then
+  the ``layout`` phase (gate grouping, once the others reached their fixed point).
 
 ``passes={'cse': False}`` switches single passes off (or on).
 """
@@ -27,6 +28,7 @@ from .cse import CSE
 from .dce import DCE
 from .fuse_dense import FUSE_DENSE
 from .fuse_loops import FUSE_LOOPS
+from .group_gates import GROUP_GATES
 from .hoist import HOIST
 from .native_rnn import NATIVE_RNN
 from .reassociate import REASSOCIATE
@@ -43,21 +45,33 @@ PHASES: dict[str, list[Pass]] = {
     "stabilize": [STABILIZE, CANCEL_QUOTIENTS, CSE, DCE],
     # native lowering needs unfused projections; loops fuse after native lowering and unrolling took theirs
     "performance": [REASSOCIATE, HOIST, STASH, NATIVE_RNN, FUSE_DENSE, UNROLL, FUSE_LOOPS, CSE, DCE],
+    # after the performance fixed point: native lowering, stashing and fusion match cells as written
+    "layout": [GROUP_GATES, CSE, DCE],
 }
 
 #: level -> phases it runs
-LEVELS: dict[str, list[str]] = {"O0": [], "O1": ["simplify", "stabilize"], "O2": ["simplify", "stabilize", "performance"]}
+LEVELS: dict[str, list[str]] = {
+    "O0": [],
+    "O1": ["simplify", "stabilize"],
+    "O2": ["simplify", "stabilize", "performance", "layout"],
+}
 
 MAX_ROUNDS = 16
 
 
 @dataclass
 class PassReport:
-    """What the passes did: changes per pass, and node counts before and after."""
+    """What the passes did: changes per pass, rounds per phase, and node counts before and after.
+
+    A phase that ran :data:`MAX_ROUNDS` rounds without reaching a round with no
+    change stopped at the limit rather than at a fixed point (``unsettled``).
+    """
 
     changes: dict[str, int] = field(default_factory=dict)
     nodes_before: int = 0
     nodes_after: int = 0
+    rounds: dict[str, int] = field(default_factory=dict)
+    unsettled: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         done = ", ".join(f"{k} {v}" for k, v in self.changes.items() if v) or "no changes"
@@ -120,7 +134,8 @@ class PassManager:
             own_bodies(graph)
         for phase in phases:
             passes = self._enabled(phase)
-            for _ in range(MAX_ROUNDS):
+            for round_no in range(1, MAX_ROUNDS + 1):
+                report.rounds[phase] = round_no
                 round_changes = 0
                 for p in passes:
                     n = p.run(graph)
@@ -134,6 +149,9 @@ class PassManager:
                         verify(graph)
                 if not round_changes:
                     break
+            else:
+                report.unsettled.append(phase)
+                log.info("passes: phase %s still changed the graph after %d rounds (no fixed point)", phase, MAX_ROUNDS)
         report.nodes_after = len(graph)
         log.info("passes (%s): %s", self.level, report)
         return report

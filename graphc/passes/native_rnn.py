@@ -5,8 +5,12 @@ exactly the cell's equations (:data:`lstm_template`, :data:`gru_template`:
 structure, the gate slices of one stacked hidden matmul, sigmoid gates and
 tanh cell activations, optional peepholes), the sequence must be the input projection
 ``x W_in + b`` computed before the loop (Lasagne's precompute_input), the
-stacked cell states must be unused, and everything must be float32 (ONNX
-Runtime's CPU kernels have no float64).  Weights are reordered to ONNX's gate
+graph must read nothing of the scan but its stacked hidden states (not the
+stacked cell states, nor per-step values ``stash`` made a training graph's
+forward loop emit for the backward pass: a loop that must run anyway is not
+doubled by a native op beside it; every output stacking the hidden state is
+replaced, so the scan is gone and a second run finds nothing to do), and
+everything must be float32 (ONNX Runtime's CPU kernels have no float64).  Weights are reordered to ONNX's gate
 order ([i, o, f, c] for LSTM; [z, r, h] for GRU with z = 1 - u, so the update
 gate's weights change sign).  Masked scans are never lowered: ONNX's
 ``sequence_lens`` zero-fills past the end, whereas a masked step carries the
@@ -170,17 +174,44 @@ def _bound_to_inputs(body: Graph, env: dict[str, Any], expected: dict[str, int])
     return all(env.get(name) == (body.inputs[k], 0) for name, k in expected.items())
 
 
-def _finish(graph: Graph, scan: int, y: Value, h: int, reverse: bool, replaced_port: int, prov: str | None) -> None:
+def _is_read(graph: Graph, value: Value) -> bool:
+    return bool(graph.uses(value) or graph.output_uses(value))
+
+
+def _provided_ports(graph: Graph, scan: int, hid_port: int) -> list[int] | None:
+    """The scan outputs the native op replaces, or None when lowering would leave the scan running.
+
+    The native op gives the stacked new hidden states (ONNX ``Y``), so it replaces
+    every output that stacks the body's new hidden state (the carried state's
+    own output, and any per-step output of the same value, such as one ``stash``
+    added).  Lowering is worth it, and done, only when those outputs are all the
+    graph reads of the scan: if anything else is read (the stacked cell states,
+    per-step values stashed for a backward pass), the loop has to run anyway
+    and a native op beside it would repeat its work.  When nothing is read
+    there is nothing to replace either (dead-code elimination removes the scan).
+    """
+    body: Graph = graph.data(scan).attrs["body"]
+    hid_value = body.outputs[hid_port][0]
+    provided = [p for p, (v, _) in enumerate(body.outputs) if v == hid_value]
+    read = [p for p in range(len(body.outputs)) if _is_read(graph, (scan, p))]
+    if not read or any(p not in provided for p in read):
+        return None
+    return read
+
+
+def _finish(graph: Graph, scan: int, y: Value, h: int, reverse: bool, ports: list[int], prov: str | None) -> None:
     ys = emit(graph, "squeeze", [y], prov, axes=(1,))
     if reverse:  # ONNX gives outputs in input time order; scan gives them in the order the steps ran
         ys = emit(graph, "getitem", [ys], prov, index=(("slice", None, None, -1),))
-    graph.replace_all_uses_with((scan, replaced_port), ys)
+    for port in ports:
+        graph.replace_all_uses_with((scan, port), ys)
 
 
 def _lower_lstm(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Value, b: Value, seed: dict[str, Any], prov: str | None) -> bool:
-    if graph.uses((scan, 0)) or graph.output_uses((scan, 0)):
-        return False  # the stacked cell states are needed, and ONNX's LSTM does not give them
-    (c_out, _), (h_out, _) = body.outputs
+    ports = _provided_ports(graph, scan, 1)
+    if ports is None:
+        return False  # e.g. the stacked cell states are needed, and ONNX's LSTM does not give them
+    (c_out, _), (h_out, _) = body.outputs[:2]
     for peepholes in (True, False):
         if peepholes and graph.target != "cpu":
             continue  # only ONNX Runtime's CPU kernel is known to honour P
@@ -194,6 +225,9 @@ def _lower_lstm(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Va
         outer = {n: _outer(graph, scan, body, env, n) for n in names}
         if any(v is None for v in outer.values()):
             continue
+        acts = (env["act:f"], env["act:g"], env["act:h"])
+        if acts != STANDARD_LSTM:
+            return False  # (checked before emitting anything: a refusal leaves the graph as it was)
         order = [0, 3, 1, 2]  # Lasagne [i, f, c, o] -> ONNX [i, o, f, c]
         ins = graph.node_inputs(scan)
         inputs = [
@@ -209,17 +243,17 @@ def _lower_lstm(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Va
         if peepholes:
             p = emit(graph, "concat", [outer["w_ci"], outer["w_co"], outer["w_cf"]], prov, axis=0)  # type: ignore[list-item]
             inputs.append(emit(graph, "expand_dims", [p], prov, axes=(0,)))
-        acts = (env["act:f"], env["act:g"], env["act:h"])
-        if acts != STANDARD_LSTM:
-            return False
         direction = "reverse" if graph.data(scan).attrs["reverse"] else "forward"
         y = emit(graph, "lstm", inputs, prov, hidden_size=h, direction=direction, activations=acts, zero_initial=zero_initial)
-        _finish(graph, scan, y, h, direction == "reverse", 1, prov)
+        _finish(graph, scan, y, h, direction == "reverse", ports, prov)
         return True
     return False
 
 
 def _lower_gru(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Value, b: Value, seed: dict[str, Any], prov: str | None) -> bool:
+    ports = _provided_ports(graph, scan, 0)
+    if ports is None:
+        return False  # per-step values the native op does not give are read: the loop stays
     env = dict(seed)
     (h_out, _) = body.outputs[0]
     if not match(body, gru_template(h), h_out, env) or not _bound_to_inputs(body, env, {"x_t": 0, "h_prev": 1}):
@@ -241,7 +275,7 @@ def _lower_gru(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Val
     direction = "reverse" if graph.data(scan).attrs["reverse"] else "forward"
     acts = (env["act:f"], env["act:g"])
     y = emit(graph, "gru", inputs, prov, hidden_size=h, direction=direction, activations=acts, zero_initial=zero_initial)
-    _finish(graph, scan, y, h, direction == "reverse", 0, prov)
+    _finish(graph, scan, y, h, direction == "reverse", ports, prov)
     return True
 
 
