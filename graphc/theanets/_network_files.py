@@ -20,6 +20,9 @@ class NetworkFiles:
         """Write the model to ``path`` (an ``.npz``: parameter arrays and a JSON description; no pickle).
 
         The write is atomic: ``path`` holds the old or the new model, never half of one.
+        Under MPI (``graphc.distributed.size() > 1``) every rank calls it and rank 0
+        alone writes, the others waiting until the file is complete (and raising
+        ``RuntimeError`` when rank 0 failed).
 
         Raises
         ------
@@ -28,9 +31,10 @@ class NetworkFiles:
         ValueError
             If a parameter holds NaN or infinite values (nothing is written).
         """
+        from ._distributed import save_on_root
         from ._model_io import save_model
 
-        save_model(self, path)
+        save_on_root(lambda: save_model(self, path))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Any:

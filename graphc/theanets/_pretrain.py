@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import distributed as dist
+from ._distributed import DataParallel
 from .layers._spec import file_spec
 from .layers.base import Layer
 from .layers.feedforward import Input, Tied
@@ -257,6 +259,9 @@ class SampleTrainer(_Base):
         y = np.asarray(arrays[n_inputs]) if len(arrays) > n_inputs else x
         self._outputs(net, y, rng)
         self._inputs(net, arrays[:n_inputs], rng)
+        parallel = DataParallel.current()
+        if parallel is not None:  # ranks whose generators differ would sample different weights: rank 0's win
+            dist.broadcast(net.params, root=0, comm=parallel.comm)
         yield {"loss": 0.0}, {"loss": 0.0}
 
     @staticmethod

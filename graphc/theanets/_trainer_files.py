@@ -22,9 +22,31 @@ class TrainerFiles:
 
     checkpoint: Any
     checkpoint_every: int
+    resume: bool
     iterations: int
     save_every: Any
     save_progress: Any
+
+    def _start(self, train_set: Batches) -> bool:
+        """Resume from the checkpoint (when asked and it exists) or reset the counters; whether it resumed.
+
+        Under MPI rank 0's file decides and rank 0 reads it; then every rank takes rank 0's
+        parameters, optimizer state, counters, shuffling and data position.
+        """
+        parallel = getattr(self, "_parallel", None)
+        resumed = bool(self.resume and self.checkpoint is not None and os.path.exists(self.checkpoint))
+        if parallel is not None:
+            resumed = parallel.decide(resumed)
+            if resumed:
+                parallel.root_raises(lambda: self.load_checkpoint(self.checkpoint, train_set))
+        elif resumed:
+            self.load_checkpoint(self.checkpoint, train_set)
+        if not resumed:
+            self.best_loss, self.best_iteration, self._best_validation = None, 0, 0
+            self.iterations = self.updates = self.validations = 0
+        if parallel is not None:
+            parallel.sync(self, train_set)
+        return resumed
 
     def _save(self, last: list[float], train_set: Batches) -> None:
         if self.checkpoint is not None and self.iterations % self.checkpoint_every == 0:
@@ -59,7 +81,8 @@ class TrainerFiles:
         """Write the network, the optimizer state and the loop's state to ``path`` (atomically).
 
         The file is also a model file: :meth:`Network.load` reads the network
-        from it.  With ``final``, its network holds the best parameters (the
+        from it.  In data-parallel training (``dist.size() > 1``) only rank 0
+        writes it; should that fail, the job is aborted.  With ``final``, its network holds the best parameters (the
         last ones are kept for resuming).  See :mod:`graphc.theanets._checkpoint`.
 
         Raises
@@ -69,7 +92,11 @@ class TrainerFiles:
         """
         from ._checkpoint import save_checkpoint
 
-        save_checkpoint(self, path, train_set, final=final)
+        parallel = getattr(self, "_parallel", None)
+        if parallel is None:
+            save_checkpoint(self, path, train_set, final=final)
+        else:  # data-parallel: every rank holds the same state; rank 0 writes it, a failure ends the job
+            parallel.on_root(f"writing the checkpoint {os.fspath(path)}", lambda: save_checkpoint(self, path, train_set, final=final))
         self._last_checkpoint = (os.fspath(path), self.iterations)
 
     def _save_final(self, train_set: Batches) -> None:

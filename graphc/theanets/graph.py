@@ -190,17 +190,27 @@ class Network(NetworkFiles):
             Regularizer options (``weight_l2=1e-4``, ``hidden_dropout=0.5``...;
             see :func:`graphc.theanets.regularizers.from_kwargs`).
         """
+        loss_terms, reg_terms = self.loss_terms(**kwargs)
+        total: Any = None
+        for term in [t for _, t in loss_terms] + reg_terms:
+            total = term if total is None else total + term
+        return total
+
+    def loss_terms(self, **kwargs: Any) -> tuple[list[tuple[_losses.Loss, Variable]], list[Variable]]:
+        """The terms :meth:`loss` adds up: ``[(Loss, its weighted term)...]``, then the regularizers' weighted terms.
+
+        Data-parallel training weighs each term by the rank's share of the batch
+        (:mod:`graphc.theanets._distributed`).  ``kwargs`` are regularizer options, as for :meth:`loss`.
+        """
         regs = self.regularizers(**kwargs)
         outputs = self._outputs(regs)
-        total: Any = None
-        for loss in self.losses:
-            term = loss(outputs) if loss.weight == 1 else loss.weight * loss(outputs)
-            total = term if total is None else total + term
+        loss_terms = [(loss, loss(outputs) if loss.weight == 1 else loss.weight * loss(outputs)) for loss in self.losses]
+        reg_terms = []
         for reg in regs:
             term = reg.loss(self.layers, outputs)
             if reg.weight and not (isinstance(term, (int, float)) and term == 0):
-                total = total + reg.weight * term
-        return total
+                reg_terms.append(reg.weight * term)
+        return loss_terms, reg_terms
 
     def monitors(self, **kwargs: Any) -> list[tuple[str, Variable]]:
         """Named expressions to watch in training: ``err`` (the first loss), and the ``monitors`` option.

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -45,6 +44,7 @@ from ..runtime import function
 from ..train.grad import grad as _grad
 from . import losses as _losses
 from . import regularizers as _regularizers
+from ._distributed import DataParallel
 from ._step_guard import NonFiniteStepError, Snapshot, finite_probe
 from ._trainer_files import TrainerFiles
 from ._training_data import Batches
@@ -240,26 +240,37 @@ class Trainer(TrainerFiles):
         self.params = list(network.params)
         if not self.params:
             raise ValueError(f"{network!r} has no parameters to train")
-        loss = network.loss(**reg)
-        monitors = [("loss", loss), *network.monitors(**reg)]
-        raw = list(_grad(loss, self.params))
+        # data-parallel (dist.size() > 1): the step all-reduces the gradients and the monitors (see _distributed)
+        self._parallel = DataParallel.current()
+        if self._parallel is None:
+            loss = network.loss(**reg)
+            monitors = [("loss", loss), *network.monitors(**reg)]
+            raw = list(_grad(loss, self.params))
+            layer_updates = list(network.updates(**reg))
+            shares: list[Any] = []
+        else:
+            reduced = self._parallel.build(network, self.params, reg, self.algo)
+            loss, monitors, raw = reduced.local_loss, reduced.monitors, reduced.grads
+            layer_updates, shares = reduced.layer_updates, reduced.shares
         grads = self._gradients(raw)
         if kwargs.get("monitor_gradients"):
             monitors.extend((f"grad({p.name})", (g * g).sum()) for p, g in zip(self.params, grads))
         self.monitor_names = [name for name, _ in monitors]
         exprs = [expr for _, expr in monitors]
-        layer_updates = list(network.updates(**reg))
         rule_updates = self._rule_updates(loss, grads, kwargs)
         name = f"{type(network).__name__}.{self.algo}"
-        inputs = list(network.variables)
-        self._variables = inputs
+        self._variables = list(network.variables)
+        inputs = self._variables + shares
+        unused = "raise" if self._parallel is None else "ignore"  # a share no term uses
         self.step_outputs = [(expr, name_) for name_, expr in monitors]
         self.step_updates = layer_updates + list(rule_updates.items())
         probe = [finite_probe(raw, self.step_updates, self.params)] if self.stop_on_nonfinite else []
-        self.f_step = function(inputs, exprs + probe, updates=self.step_updates, name=name)
+        self.f_step = function(inputs, exprs + probe, updates=self.step_updates, name=name, on_unused_input=unused)
         owned = {id(p) for p in self.params}
         self.state_variables = [v for v, _ in [*layer_updates, *rule_updates.items()] if id(v) not in owned]
-        self.f_eval = function(inputs, exprs, updates=layer_updates, name=f"{type(network).__name__}.evaluate")
+        self.f_eval = function(
+            inputs, exprs, updates=layer_updates, name=f"{type(network).__name__}.evaluate", on_unused_input=unused
+        )
         self._classes = self._class_counts()
         self.best_loss: float | None = None
         self.best_iteration = 0
@@ -336,6 +347,8 @@ class Trainer(TrainerFiles):
         """
         size = self.train_batches if name == "train" else self.valid_batches
         rng = self.rng if shuffle else None
+        if self._parallel is not None:
+            data = self._parallel.batches_from_root(data)
         return Batches(data, self._variables, name, self.batch_size, size, rng, self._classes)
 
     # -- running ---------------------------------------------------------------------------
@@ -344,8 +357,8 @@ class Trainer(TrainerFiles):
         count = 0
         probe = fn is self.f_step and self.stop_on_nonfinite
         for batch in batches.iteration(shuffle):
-            n = len(batch[0])
-            values = [float(v) for v in fn(*batch)]
+            n = len(batch[0])  # the whole batch's rows: under MPI the step returns the whole batch's monitors
+            values = [float(v) for v in fn(*(batch if self._parallel is None else self._parallel.feed(batch)))]
             if probe and not math.isfinite(values.pop()):  # a gradient or a new parameter is not finite
                 raise NonFiniteStepError(OrderedDict(zip(self.monitor_names, values)))
             totals += n * np.array(values)
@@ -412,15 +425,13 @@ class Trainer(TrainerFiles):
         train_set = self.dataset(train, "train", shuffle=True)
         valid_set = self.dataset(train if valid is None else valid, "valid", shuffle=False)
         self.stop_reason, self._last_progress = None, None
-        resumed = self.resume and self.checkpoint is not None and os.path.exists(self.checkpoint)
+        parallel = self._parallel
+        resumed = self._start(train_set)
         if resumed:
-            self.load_checkpoint(self.checkpoint, train_set)
             log.info("resumed from %s at iteration %d", self.checkpoint, self.iterations)
             validation = dict(self.last_validation)
             stop = self.validations - self._best_validation > self.patience
         else:
-            self.best_loss, self.best_iteration, self._best_validation = None, 0, 0
-            self.iterations = self.updates = self.validations = 0
             try:
                 validation, stop = self._validate(valid_set)
             except KeyboardInterrupt:
@@ -473,6 +484,8 @@ class Trainer(TrainerFiles):
             try:
                 if self.stop_reason != "interrupted":
                     self._save_final(train_set)
+                    if parallel is not None:
+                        parallel.comm.Barrier()  # rank 0's files are complete when any rank goes on
             finally:
                 self.restore_best()
         finally:
@@ -496,7 +509,7 @@ class Trainer(TrainerFiles):
         return result
 
     def _progress_bar(self) -> Any:
-        if not progress_enabled(self.progress):
+        if not progress_enabled(self.progress) or (self._parallel is not None and not self._parallel.is_root):
             return None
         from tqdm import tqdm
 
