@@ -53,7 +53,8 @@ __all__ = [
 def install() -> None:
     """Make ``import theano``, ``import lasagne`` and ``import theanets`` (and their submodules) give graphc's.
 
-    Also applies ``THEANO_FLAGS`` (``floatX``, ``device``) to :data:`graphc.config`.
+    Also gives :data:`graphc.config` Theano's settings (``config.optimizer``,
+    ``config.dnn.enabled``...) and applies ``THEANO_FLAGS`` to it (see :mod:`graphc.compat.flags`).
     Calling it again does nothing more.
 
     Examples

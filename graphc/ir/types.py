@@ -104,7 +104,8 @@ def as_dtype(dtype: object) -> str:
     except TypeError as exc:
         raise TypeError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}") from exc
     if name not in DTYPES:
-        raise TypeError(f"dtype {name!r} is not supported; expected one of {', '.join(DTYPES)}")
+        why = " (graphc does not provide complex tensors)" if name.startswith("complex") else ""
+        raise TypeError(f"dtype {name!r} is not supported{why}; expected one of {', '.join(DTYPES)}")
     return name
 
 
@@ -156,8 +157,32 @@ class TensorType:
         """Theano's broadcastable pattern: True where the size is statically 1."""
         return tuple(d == 1 for d in self.shape)
 
-    def __str__(self) -> str:
+    @property
+    def compact(self) -> str:
+        """graphc's short form for messages: dtype and shape, e.g. ``float32(batch, 3)``."""
         return f"{self.dtype}{format_shape(self.shape)}"
+
+    def __str__(self) -> str:
+        """Theano's spelling: ``TensorType(float64, matrix)``, ``TensorType(int32, (False, True, False))``.
+
+        The broadcastable pattern (True where the size is statically 1) is named as Theano
+        names it: scalar, vector, col, row, matrix; else the tuple, or ``3D`` when none is True.
+        """
+        b = self.broadcastable
+        if b in BROADCASTABLE_NAMES:
+            shown = BROADCASTABLE_NAMES[b]
+        elif any(b):
+            shown = str(b)
+        else:
+            shown = f"{len(b)}D"
+        return f"TensorType({self.dtype}, {shown})"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+BROADCASTABLE_NAMES: dict[tuple[bool, ...], str] = {(): "scalar", (False,): "vector", (False, True): "col", (True, False): "row", (False, False): "matrix"}
+"""Theano's names of broadcastable patterns, as its ``TensorType.__str__`` shows them."""
 
 
 def broadcast_shapes(*shapes: tuple[DimLike, ...], what: str = "operands") -> tuple[DimLike, ...]:

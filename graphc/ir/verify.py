@@ -63,7 +63,7 @@ def verify(graph: Graph) -> None:
             raise VerificationError(f"node {nid} ({d.op}) declares {len(d.types)} outputs, op gives {len(inferred)}")
         for port, (a, b) in enumerate(zip(d.types, inferred)):
             if not _compatible(a, b):
-                raise VerificationError(f"node {nid} ({d.op}) output {port} is declared {a} but infers as {b}")
+                raise VerificationError(f"node {nid} ({d.op}) output {port} is declared {a.compact} but infers as {b.compact}")
         if len(d.types) == 1:
             values[(nid, 0)] = infer_value(op, in_types, known, d.attrs)
     for v, name in graph.outputs:

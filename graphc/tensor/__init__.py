@@ -125,6 +125,29 @@ from .typed import TensorType  # noqa: E402
 
 globals().update({_k: _v for _k, _v in _TYPED.items() if _k not in globals()})
 
+# Theano's complex tensors (the names resolve, using one raises ComplexNotProvidedError), and
+# Theano's op classes, for graph introspection (isinstance(v.owner.op, T.Elemwise), op.scalar_op)
+from .complex_types import CONSTRUCTORS as _COMPLEX  # noqa: E402
+from .complex_types import ComplexNotProvidedError, complex, complex_from_polar  # noqa: E402, F401
+from .theano_ops import (  # noqa: E402, F401
+    AdvancedIncSubtensor,
+    AdvancedIncSubtensor1,
+    AdvancedSubtensor,
+    AdvancedSubtensor1,
+    Alloc,
+    ARange,
+    Argmax,
+    CAReduce,
+    DimShuffle,
+    Dot,
+    Elemwise,
+    Join,
+    Reshape,
+    Subtensor,
+)
+
+globals().update(_COMPLEX)
+
 # theano.tensor.extra_ops, and the two of its names Theano also puts in theano.tensor
 from . import extra_ops  # noqa: E402
 

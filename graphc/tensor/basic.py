@@ -242,3 +242,9 @@ def as_tensor_argument(value: Any, what: str) -> Variable:
         return as_tensor_variable(value)
     except TypeError as exc:
         raise TypeError(f"{what} ({type(value).__name__}) is not a tensor: {exc}") from None
+
+
+# Theano's op classes of theano.tensor.basic, as graph introspection finds them on node.op
+from .theano_ops import Alloc, ARange, Argmax, Dot, Join, Mean, Reshape, Shape  # noqa: E402
+
+__all__ += ["Dot", "Join", "Reshape", "Shape", "Alloc", "ARange", "Argmax", "Mean"]

@@ -337,3 +337,9 @@ def grad_clip(x: Any, lower_bound: float, upper_bound: float) -> Variable:
     to ``[lower_bound, upper_bound]`` (Theano's ``theano.gradient.grad_clip``)."""
     (v,) = _operands(x, floats=True)
     return apply_op("grad_clip", [v], lo=float(lower_bound), hi=float(upper_bound))  # type: ignore[return-value]
+
+
+# Theano's op classes of theano.tensor.elemwise, as graph introspection finds them on node.op
+from .theano_ops import CAReduce, DimShuffle, Elemwise, Max, Min, Prod, Sum  # noqa: E402
+
+__all__ += ["Elemwise", "DimShuffle", "CAReduce", "Sum", "Prod", "Max", "Min"]

@@ -287,7 +287,7 @@ def addbroadcast(x: Any, *axes: int) -> Variable:
     dims = [dim_of(v, i) for i in range(v.ndim)]
     for a in sorted(picked):
         if isinstance(v.type.shape[a], int) and v.type.shape[a] != 1:
-            raise ValueError(f"addbroadcast: axis {a} of {v.type} has size {v.type.shape[a]}, not 1")
+            raise ValueError(f"addbroadcast: axis {a} of {v.type.compact} has size {v.type.shape[a]}, not 1")
     if all(isinstance(v.type.shape[a], int) for a in picked):
         return v
     return reshape(v, [1 if i in picked else d for i, d in enumerate(dims)])

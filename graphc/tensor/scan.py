@@ -361,7 +361,7 @@ def scan(
         truncate_gradient=int(truncate_gradient),
         name=label,
         # the step as expressions, for the gradient rule: (seq, state, non-sequence placeholders, outputs)
-        step=(tuple(seq_ph), tuple(state_ph), tuple(nonseq_ph + cap_ph), tuple(_on_placeholders(states_new + extra, listed))),
+        step=(tuple(seq_ph), tuple(state_ph), tuple(nonseq_ph + cap_ph), tuple(_on_placeholders(states_new + extra, replace))),
     )
     stacked = result if isinstance(result, list) else [result]
     # back to the order fn returned them in
@@ -381,15 +381,15 @@ def scan(
     return (ordered[0] if len(ordered) == 1 and not return_list else ordered), new_values
 
 
-def _on_placeholders(outs: list[Variable], listed: dict[Any, Variable]) -> list[Variable]:
-    """The step's results with the listed non-sequences read through their placeholders.
+def _on_placeholders(outs: list[Variable], replace: dict[Any, Variable]) -> list[Variable]:
+    """The step's results with the non-sequences, listed and read from outside, read through their placeholders.
 
     The op's ``step`` attribute promises expressions of its placeholders: the gradient rule
-    swaps them for the values of its choice (fn itself saw the non-sequences).
+    differentiates with respect to them, as leaves (fn itself saw the non-sequences).
     """
-    if not listed:
+    if not replace:
         return outs
-    return list(clone(outs, listed))
+    return list(clone(outs, replace))
 
 
 def _last(seq: Variable, steps: Variable) -> Variable:
@@ -414,8 +414,8 @@ def _shared_updates(updates: OrderedDict, label: str) -> tuple[list[Any], list[V
         new = as_tensor_variable(new)
         if new.dtype != var.dtype or new.ndim != var.ndim:
             raise TypeError(
-                f"{label}: the step updates shared variable {var.name!r} ({var.type}) with {new!r} of type "
-                f"{new.type}; cast the new value to {var.dtype}"
+                f"{label}: the step updates shared variable {var.name!r} ({var.type.compact}) with {new!r} of type "
+                f"{new.type.compact}; cast the new value to {var.dtype}"
             )
         keys.append(var)
         values.append(new)

@@ -121,7 +121,7 @@ class SharedVariable(Variable):
         return declared if declared is not None else self.type.broadcastable
 
     def __repr__(self) -> str:
-        return f"<shared {self.name or ''}: {self.type}>"
+        return f"<shared {self.name or ''}: {self.type.compact}>"
 
 
 class _AliasedShared(SharedVariable):

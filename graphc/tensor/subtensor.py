@@ -119,7 +119,7 @@ def inc_subtensor(
     for dx, dy in zip(x.type.shape[x.ndim - y.ndim :], y.type.shape):
         if isinstance(dx, int) and isinstance(dy, int) and dy not in (1, dx):
             raise ValueError(
-                f"shape mismatch: value of shape {y.type} cannot be broadcast to the subtensor {x.type} of {base!r}"
+                f"shape mismatch: value of shape {y.type.compact} cannot be broadcast to the subtensor {x.type.compact} of {base!r}"
             )
     items = _expanded(index, base.ndim)
     if not items:  # x[:], x[...]: the whole tensor
@@ -324,3 +324,15 @@ def _last_occurrence(positions: Variable, dtype: str) -> Variable:
     k = arange(flat.shape[0], dtype="int64")
     overwritten = any_(eq(flat[:, None], flat[None, :]) & lt(k[:, None], k[None, :]), axis=1)
     return reshape(1 - cast(overwritten, dtype), positions.shape)
+
+
+# Theano's op classes of theano.tensor.subtensor, as graph introspection finds them on node.op
+from .theano_ops import (  # noqa: E402
+    AdvancedIncSubtensor,
+    AdvancedIncSubtensor1,
+    AdvancedSubtensor,
+    AdvancedSubtensor1,
+    Subtensor,
+)
+
+__all__ += ["Subtensor", "AdvancedSubtensor1", "AdvancedSubtensor", "AdvancedIncSubtensor1", "AdvancedIncSubtensor"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..ir.types import BROADCASTABLE_NAMES
 from ..ir.types import TensorType as _IRTensorType
 from .variable import Variable
 
@@ -33,8 +34,6 @@ _KINDS: dict[str, tuple[bool, ...]] = {
     "tensor4": (False,) * 4,
     "tensor5": (False,) * 5,
 }
-# how Theano's TensorType.__str__ names a broadcastable pattern
-_PATTERN_NAMES = {(): "scalar", (False,): "vector", (False, True): "col", (True, False): "row", (False, False): "matrix"}
 
 
 def _tensor(*args: Any, **kwargs: Any) -> Variable:
@@ -141,6 +140,10 @@ class TensorType(metaclass=_TensorTypeMeta):
         from ..config import config
         from ..ir.types import as_dtype
 
+        if isinstance(dtype, str) and dtype.startswith("complex"):
+            from .complex_types import ComplexNotProvidedError
+
+            raise ComplexNotProvidedError(f"TensorType({dtype!r}, ...) is a complex type")
         self.dtype = as_dtype(config.floatX if dtype == "floatX" else dtype)
         self.broadcastable = tuple(bool(b) for b in broadcastable)
         self.name = name
@@ -193,8 +196,8 @@ class TensorType(metaclass=_TensorTypeMeta):
         if self.name:
             return self.name
         b = self.broadcastable
-        if b in _PATTERN_NAMES:
-            shown = _PATTERN_NAMES[b]
+        if b in BROADCASTABLE_NAMES:
+            shown = BROADCASTABLE_NAMES[b]
         elif any(b):
             shown = str(b)
         else:

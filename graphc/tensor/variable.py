@@ -21,6 +21,7 @@ import numpy as np
 from ..ir import ops as _ops  # noqa: F401  (registers the standard ops)
 from ..ir.registry import get_op, infer_types, infer_value
 from ..ir.types import Dim, DimLike, TensorType, format_shape
+from .theano_ops import Op, theano_op
 from .variable_numpy import NumpyMethods
 
 __all__ = [
@@ -75,8 +76,9 @@ class Apply:
 
     Attributes
     ----------
-    op : str
-        Registry name of the op.
+    op : Op
+        Registry name of the op: a ``str`` that also answers Theano's questions
+        (``op.name``, ``isinstance(op, T.Elemwise)``; see :mod:`graphc.tensor.theano_ops`).
     inputs : tuple of Variable
     attrs : dict
         The op's attributes (treated as immutable).
@@ -90,9 +92,9 @@ class Apply:
     def __init__(self, op: str, inputs: Sequence[Variable], attrs: dict[str, Any]) -> None:
         #: creation order; scan uses it to tell ops built inside a step function from outside ones
         self.serial = next(_APPLY_SERIAL)
-        self.op = op
         self.inputs = tuple(inputs)
         self.attrs = dict(attrs)
+        self.op = theano_op(op, self.attrs, tuple(getattr(i, "type", None) for i in self.inputs))
         self.outputs: list[Variable] = []
         self.provenance = current_provenance()
 
@@ -106,6 +108,8 @@ class Apply:
         global _APPLY_SERIAL
         for k, v in state.items():
             setattr(self, k, v)
+        if not isinstance(self.op, Op):  # pickled before ops carried Theano's view
+            self.op = theano_op(self.op, self.attrs, tuple(getattr(i, "type", None) for i in self.inputs))
         # ops built after unpickling must still get larger serials (scan relies on the order)
         _APPLY_SERIAL = itertools.count(max(next(_APPLY_SERIAL), self.serial + 1))
 
@@ -185,7 +189,7 @@ class Variable(NumpyMethods):
 
     def __repr__(self) -> str:
         label = self.name or (self.owner.op if self.owner else "Variable")
-        return f"<{label}: {self.type}>"
+        return f"<{label}: {self.type.compact}>"
 
     def __str__(self) -> str:
         # as Theano: a named variable prints as its name (programs build names and labels from it)
@@ -413,8 +417,8 @@ class TensorConstant(Variable):
 
     def __repr__(self) -> str:
         if self.value.size <= 6:
-            return f"<constant {self.value.tolist()!r}: {self.type}>"
-        return f"<constant: {self.type}>"
+            return f"<constant {self.value.tolist()!r}: {self.type.compact}>"
+        return f"<constant: {self.type.compact}>"
 
 
 def apply_op(op: str, inputs: Sequence[Variable], **attrs: Any) -> Variable | list[Variable]:

@@ -315,11 +315,27 @@ def test_install_in_a_notebook_process() -> None:
     ("flags", "message"),
     [
         ("mode=DebugMode", "graphc legacy: error: THEANO_FLAGS: graphc cannot honour mode 'DebugMode'"),
-        ("floatX", "graphc legacy: error: THEANO_FLAGS: 'floatX' is not of the form name=value"),
-        ("floatX=float128", "graphc legacy: error: THEANO_FLAGS: config.floatX must be"),
+        ("floatX=float128", 'graphc legacy: error: THEANO_FLAGS: Invalid value ("float128") for configuration variable "floatX"'),
+        ("dnn.enabled=maybe", 'graphc legacy: error: THEANO_FLAGS: Invalid value ("maybe") for configuration variable "dnn.enabled"'),
+        ("lib.cnmem=-1", 'graphc legacy: error: THEANO_FLAGS: Invalid value (-1) for configuration variable "lib.cnmem"'),
     ],
 )
 def test_bad_theano_flags_fail_in_one_line(tmp_path: Path, flags: str, message: str) -> None:
     res = _legacy(_script(tmp_path, "print('ran')\n"), env={"THEANO_FLAGS": flags})
     assert res.returncode == 1 and res.stdout == ""
     assert res.stderr.startswith(message) and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_dotted_theano_flags_reach_the_program(tmp_path: Path) -> None:
+    """Theano's sections read as it does; a flag without a value and an unknown flag only warn, as in Theano."""
+    code = (
+        "import theano\n"
+        "c = theano.config\n"
+        "print(c.floatX, c.warn.round, c.dnn.enabled, c.lib.cnmem, repr(c.gcc.cxxflags), c.allow_gc, c.dnn.conv.algo_fwd)\n"
+    )
+    flags = 'warn.round=False,floatX=float64,gcc.cxxflags="-O3,-g",dnn.enabled=False,lib.cnmem=0.8,allow_gc=0,oops,frob.nicate=1'
+    res = _legacy(_script(tmp_path, code), env={"THEANO_FLAGS": flags})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split("\n")[0] == "float64 False False 0.8 '-O3,-g' False small"
+    assert "Config key 'oops' has no value, ignoring it" in res.stderr
+    assert "Theano does not recognise this flag: frob.nicate" in res.stderr

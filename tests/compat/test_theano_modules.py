@@ -12,7 +12,7 @@ import graphc
 import graphc.tensor as T
 from graphc import gradient as G
 from graphc.compat import target_of
-from graphc.compat.flags import apply_theano_flags, parse_theano_flags
+from graphc.compat.flags import TheanoConfigWarning, apply_theano_flags, parse_theano_flags
 from graphc.compat.old_paths import downsample, nnet_bn, nnet_conv
 from graphc.gof import graph
 from graphc.ifelse import IfElse, ifelse
@@ -162,8 +162,12 @@ def test_theano_flags() -> None:
         "mode": "FAST_RUN",
     }
     assert parse_theano_flags("") == {}
-    with pytest.raises(ValueError, match="name=value"):
-        parse_theano_flags("floatX")
+    with pytest.warns(TheanoConfigWarning, match="Config key 'floatX' has no value, ignoring it"):
+        assert parse_theano_flags("floatX,device=cpu") == {"device": "cpu"}
+    assert parse_theano_flags("gcc.cxxflags='-O3 -g,-Wall',mode=FAST_RUN,mode=FAST_COMPILE") == {
+        "gcc.cxxflags": "-O3 -g,-Wall",
+        "mode": "FAST_COMPILE",
+    }
     before = graphc.config.floatX
     try:
         apply_theano_flags("device=cpu")
@@ -172,7 +176,8 @@ def test_theano_flags() -> None:
         assert graphc.config.floatX == "float64" and T.matrix().dtype == "float64"
         apply_theano_flags("exception_verbosity=high,blas.ldflags=-lblas")
         assert graphc.config.exception_verbosity == "high" and graphc.config.compute_test_value == "off"
-        assert graphc.config.mode == "FAST_RUN"
+        assert graphc.config.blas.ldflags == "-lblas"
+        assert graphc.config.mode == "Mode"  # Theano 1.0's default
         with pytest.raises(NotImplementedError, match="DebugMode"):
             apply_theano_flags("mode=DebugMode")
     finally:

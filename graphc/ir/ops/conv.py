@@ -109,7 +109,7 @@ def accumulate_dtype(dtype: np.dtype) -> np.dtype:
 def _check_floats(op: str, types: Sequence[TensorType]) -> None:
     for t in types:
         if t.dtype not in FLOATS:
-            raise TypeError(f"{op}: operands must be float tensors, got {t}")
+            raise TypeError(f"{op}: operands must be float tensors, got {t.compact}")
     if len({t.dtype for t in types}) > 1:
         raise TypeError(f"{op}: operand dtypes differ ({', '.join(t.dtype for t in types)}); cast one first")
 

@@ -47,7 +47,7 @@ def _getitem_infer(types: list[TensorType], index: Index, values: list[Any] | No
     x = types[0]
     for k, t in enumerate(types[1:], start=1):
         if t.ndim != 0 or t.dtype not in ("int32", "int64"):
-            raise TypeError(f"getitem: bound input {k} must be an int scalar, got {t}")
+            raise TypeError(f"getitem: bound input {k} must be an int scalar, got {t.compact}")
     if _consumed_axes(index) > x.ndim:
         raise IndexError(f"too many indices for a tensor of shape {format_shape(x.shape)}: {len(index)} given")
     out: list[DimLike] = []

@@ -58,16 +58,16 @@ def check_body(body: Graph, types: list[TensorType], n_seqs: int, n_states: int,
         want = TensorType(seq.dtype, seq.shape[1:])
         got = body.data(body.inputs[k]).types[0]
         if not _compatible(want, got):
-            raise TypeError(f"scan: body input {k} has type {got}, but sequence {k} gives elements of type {want}")
+            raise TypeError(f"scan: body input {k} has type {got.compact}, but sequence {k} gives elements of type {want.compact}")
     for j in range(n_states):
         init = types[n_seqs + j]
         got_in = body.data(body.inputs[n_seqs + j]).types[0]
         new = body.type_of(body.outputs[j][0])
         if not _compatible(init, got_in):
-            raise TypeError(f"scan: carried state {j} starts as {init} but the body reads it as {got_in}")
+            raise TypeError(f"scan: carried state {j} starts as {init.compact} but the body reads it as {got_in.compact}")
         if not _compatible(init, new):
             raise TypeError(
-                f"scan: carried state {j} starts as {init} but the step returns {new}; a carried value must keep "
+                f"scan: carried state {j} starts as {init.compact} but the step returns {new.compact}; a carried value must keep "
                 f"its dtype and shape {format_shape(init.shape)} (cast it in the step function)"
             )
 
@@ -111,7 +111,7 @@ def _infer(
     if has_n_steps:
         t = types[-1]
         if t.ndim != 0 or t.dtype not in ("int32", "int64"):
-            raise TypeError(f"scan: n_steps must be an int scalar, got {t}")
+            raise TypeError(f"scan: n_steps must be an int scalar, got {t.compact}")
     check_body(body, types, n_seqs, n_states, n_nonseqs)
     steps = scan_step_dim(types, values, n_seqs, has_n_steps)
     return [TensorType(body.type_of(v).dtype, (steps,) + tuple(body.type_of(v).shape)) for v, _ in body.outputs]

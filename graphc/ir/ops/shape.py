@@ -22,7 +22,7 @@ from .elemwise import NUMBERS
 def _shape_vector_dims(op: str, t: TensorType, known: Any) -> list[Any]:
     """Entries of a 1-D int shape vector: int, Dim, or None (unknown)."""
     if t.dtype not in ("int64", "int32") or t.ndim != 1:
-        raise TypeError(f"{op}: the shape must be a 1-d int64 vector, got {t}")
+        raise TypeError(f"{op}: the shape must be a 1-d int64 vector, got {t.compact}")
     (k,) = t.shape
     if isinstance(k, Dim):
         raise ValueError(f"{op}: the shape vector must have a static length, got {format_shape(t.shape)}")

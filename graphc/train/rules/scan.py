@@ -9,6 +9,12 @@ of the previous states (carried), the gradient of the step's sequence
 elements (stacked), and the running sums of the non-sequence gradients
 (carried).  ``truncate_gradient=k`` stops the carried cotangents k steps back
 from the end of the sequence, as Theano does.
+
+The step is differentiated with respect to its non-sequence placeholders, as
+leaves: when one non-sequence is computed from another (``V = 2 * W`` beside
+``W``), each gets only its direct gradient here, and the outer graph carries
+``V``'s on to ``W`` (differentiating the outer expressions inside the step
+counted that path twice).
 """
 
 from __future__ import annotations
@@ -53,11 +59,18 @@ def _scan(node: Any, gs: list[Any]) -> list[Any]:
     # with truncation, each step knows how far it is from the end of the sequence
     distance = T.arange(steps_len, dtype="int64")[::-1] if truncate > 0 else None
 
-    def step_grads(s_t: list[Any], p_t: list[Any], g_t: list[Any], d_t: Any, carried: list[Any]) -> dict[int, Any]:
-        """Gradients of one forward step w.r.t. its float inputs, keyed by id."""
+    def step_grads(s_t: list[Any], p_t: list[Any], g_t: list[Any], d_t: Any, carried: list[Any]) -> tuple[dict[int, Any], list[Any]]:
+        """Gradients of one forward step: of its float sequence elements and states (keyed by id),
+        and of each non-sequence input (by position; None for an integer one).
+
+        The step is differentiated with respect to the non-sequence placeholders, which
+        are leaves: a non-sequence computed from another (``V = 2 * W``) must give ``W``
+        only its direct part here, since the outer graph adds the part through ``V``
+        (differentiating with respect to the outer expressions counted it twice).
+        The gradients read the outer non-sequences again once taken.
+        """
         replace = dict(zip(seq_ph, s_t))
         replace.update(zip(state_ph, p_t))
-        replace.update(zip(nonseq_ph, nonseqs))
         new = clone(list(step_outs), replace)
         # Theano's truncate_gradient: only the last `truncate` steps backpropagate at all
         scale = T.cast(T.lt(d_t, truncate), step_outs[0].dtype) if d_t is not None else None
@@ -67,12 +80,14 @@ def _scan(node: Any, gs: list[Any]) -> list[Any]:
                 continue
             total = g + carried[k] if k < n_states else g
             known[o] = total * T.cast(scale, total.dtype) if scale is not None else total
-        wrt = [v for v in s_t + p_t + list(nonseqs) if _is_float(v)]
+        wrt = [v for v in s_t + p_t + list(nonseq_ph) if _is_float(v)]
         if known and wrt:
             grads = grad(None, wrt, known_grads=known, disconnected_inputs="ignore")
         else:
             grads = [T.zeros_like(v) for v in wrt]
-        return dict(zip((id(v) for v in wrt), grads))
+        grads = clone(grads, dict(zip(nonseq_ph, nonseqs))) if grads else []
+        found = dict(zip((id(v) for v in wrt), grads))
+        return found, [found.get(id(p)) for p in nonseq_ph]
 
     def batched_product(g: Any, step_inputs: list[Any]) -> tuple[int, Any] | None:
         """``(k, B)`` when ``g`` is ``A_k^T @ B`` with ``A_k`` the step's k-th (2-d) sequence input:
@@ -93,13 +108,13 @@ def _scan(node: Any, gs: list[Any]) -> list[Any]:
     # a trial step on placeholders decides which weight gradients leave the loop
     trial_in = [T.tensor(v.dtype, shape=v.type.shape[1:]) for v in seqs_it + prevs + out_grads]
     trial_d = T.lscalar() if distance is not None else None
-    trial_found = step_grads(
+    _, trial_nonseq_grads = step_grads(
         trial_in[: len(seqs_it)], trial_in[len(seqs_it) : n_seq_args], trial_in[n_seq_args:], trial_d, [T.zeros_like(i) for i in inits]
     )
     batched = {
         m: hit[0]
-        for m, (v, f) in enumerate(zip(nonseqs, float_nonseqs))
-        if f and (hit := batched_product(trial_found[id(v)], trial_in[:n_seq_args])) is not None
+        for m, (g, f) in enumerate(zip(trial_nonseq_grads, float_nonseqs))
+        if f and (hit := batched_product(g, trial_in[:n_seq_args])) is not None
     }
     carried_nonseqs = [m for m in range(len(nonseqs)) if m not in batched]
 
@@ -111,13 +126,13 @@ def _scan(node: Any, gs: list[Any]) -> list[Any]:
         d_t = next(it) if distance is not None else None
         carried = [next(it) for _ in inits]
         acc = [next(it) for _ in carried_nonseqs]
-        found = step_grads(s_t, p_t, g_t, d_t, carried)
+        found, nonseq_grads = step_grads(s_t, p_t, g_t, d_t, carried)
         g_s = [found.get(id(v), T.zeros_like(v)) if _is_float(v) else T.zeros_like(v) for v in s_t]
         g_p = [found.get(id(v), T.zeros_like(v)) if f else c for v, f, c in zip(p_t, float_states, carried)]
         g_n = []
         for acc_m, m in zip(acc, carried_nonseqs):
-            g_n.append(acc_m + found[id(nonseqs[m])] if float_nonseqs[m] else acc_m)
-        partials = [batched_product(found[id(nonseqs[m])], s_t + p_t)[1] for m in batched]  # type: ignore[index]
+            g_n.append(acc_m + nonseq_grads[m] if float_nonseqs[m] else acc_m)
+        partials = [batched_product(nonseq_grads[m], s_t + p_t)[1] for m in batched]  # type: ignore[index]
         return g_p + g_n + g_s + partials
 
     sequences = seqs_it + prevs + out_grads + ([distance] if distance is not None else [])

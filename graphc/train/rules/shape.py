@@ -29,7 +29,14 @@ def _transpose(node: Any, gs: list[Any]) -> list[Any]:
 
 @grad_rule("expand_dims")
 def _expand_dims(node: Any, gs: list[Any]) -> list[Any]:
-    return [T.squeeze(gs[0], node.attrs["axes"])]
+    g = gs[0]
+    axes = node.attrs["axes"]
+    if all(g.type.shape[a] == 1 for a in axes):
+        return [T.squeeze(g, axes)]
+    # the cotangent's new axes are 1 at run time but not known statically (a slice
+    # g[i:i + 1] with a symbolic i, from a second derivative through x[i]): reshape
+    x = node.inputs[0]
+    return [T.reshape(g, [dim(x, k) for k in range(x.ndim)])]
 
 
 @grad_rule("squeeze")
@@ -52,7 +59,11 @@ def _concat(node: Any, gs: list[Any]) -> list[Any]:
         size = dim(x, axis)
         stop = start + size
         index = (slice(None),) * axis + (slice(start, stop),)
-        out.append(g[index])
+        piece = g[index]
+        if isinstance(size, int) and piece.type.shape[axis] != size:
+            # a symbolic start hides the static size of the slice: restore it
+            piece = T.reshape(piece, [size if k == axis else dim(piece, k) for k in range(piece.ndim)])
+        out.append(piece)
         start = stop
     return out
 
