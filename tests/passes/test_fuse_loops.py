@@ -19,7 +19,7 @@ from graphc.ir.evaluate import evaluate
 from graphc.ir.verify import verify
 from graphc.layers import ConcatLayer, GRULayer, InputLayer, LSTMLayer, RecurrentLayer, get_all_params, get_output
 from graphc.passes import PassManager
-from graphc.passes.fuse_loops import fuse_loops
+from graphc.passes.fuse_loops import MAX_FUSED_WIDTH, fuse_loops
 from graphc.testing import reference_evaluator
 
 RNG = np.random.default_rng(31)
@@ -308,3 +308,14 @@ def test_native_cells_are_not_fused():
     PassManager("O2", {"native_rnn": False, "fuse_loops": False, "group_gates": False}).run(graph)
     assert _scans(graph) == 2
     assert fuse_loops(graph) == 0 and _scans(graph) == 2
+
+
+@pytest.mark.parametrize("hidden, fused", [(MAX_FUSED_WIDTH, True), (MAX_FUSED_WIDTH + 1, False), (128, False)])
+def test_only_narrow_cells_fuse(hidden, fused):
+    # wide cells run slower fused (batched products on stacked weights, one more copy of the sequences):
+    # measured on the BiLSTM training step, see the module's docstring
+    out, inputs = _bidirectional(LSTMLayer, hidden=hidden)
+    graph = _optimized_without_fusion([(get_output(out, deterministic=True), "y")], inputs)
+    assert _scans(graph) == 2
+    assert fuse_loops(graph) == int(fused)
+    assert _scans(graph) == (1 if fused else 2)
