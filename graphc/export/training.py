@@ -91,7 +91,8 @@ def training_model(
         loop body.
     """
     from ..passes.manager import optimize as run_passes
-    from ..runtime.function import _default_updates, _normalize_updates
+    from ..tensor.update_pairs import default_updates as _default_updates
+    from ..tensor.update_pairs import normalize_updates as _normalize_updates
 
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(f"training_model: inputs must be a list of input variables, got {type(inputs).__name__}")

@@ -6,7 +6,7 @@ updated values as extra outputs) -> ONNX Runtime session.  The modules beside
 this one each hold one concern:
 
 * :mod:`graphc.runtime.arguments`: checking and converting call arguments;
-* :mod:`graphc.runtime.updates`: checking updates, adding default updates;
+* :mod:`graphc.tensor.update_pairs`: checking updates, adding default updates;
 * :mod:`graphc.runtime.pipeline`: the compile pipeline;
 * :mod:`graphc.runtime.calls`: how a call runs its session (plain, stateful, IO binding);
 * :mod:`graphc.runtime.state`: shared variables between calls (``OrtValue`` storage, locks, buffers);
@@ -36,8 +36,6 @@ from .baking import BAKE_AFTER_CALLS, ParamBaker, bake_wanted
 from .calls import SessionStep, iobinding_wanted
 from .partitioned import PartitionedStep, partition_comm, resolve_timeout
 from .pipeline import lower, open_graph_session
-from .updates import default_updates as _default_updates  # noqa: F401  (graphc.export.training imports it from here)
-from .updates import normalize_updates as _normalize_updates  # noqa: F401  (likewise)
 
 __all__ = ["function", "Function", "UnusedInputError", "BAKE_AFTER_CALLS"]
 

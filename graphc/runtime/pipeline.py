@@ -3,7 +3,7 @@
 ::
 
     expressions (outputs, updates, givens)
-      -> updates checked, default updates added          (graphc.runtime.updates)
+      -> updates checked, default updates added          (graphc.tensor.update_pairs)
       -> IR graph, unused inputs refused                  (graphc.ir.build, graphc.runtime.arguments)
       -> passes                                           (graphc.passes)
       -> ONNX model, shared variables as inputs           (graphc.export)
@@ -30,11 +30,11 @@ from ..ir.graph import Graph
 from ..passes.manager import optimize as run_passes
 from ..tensor.basic import as_tensor_argument
 from ..tensor.shared import SharedVariable
+from ..tensor.update_pairs import default_updates, normalize_updates
 from ..tensor.variable import Variable
 from .arguments import check_unused
 from .providers import make_session, resolve_device
 from .sequences import sequence_dims
-from .updates import default_updates, normalize_updates
 
 __all__ = ["LoweredStep", "GraphSession", "lower", "open_graph_session"]
 

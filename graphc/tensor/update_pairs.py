@@ -17,10 +17,10 @@ import numpy as np
 
 from ..ir.build import collect_leaves
 from ..ir.types import format_shape
-from ..tensor.basic import as_tensor_variable
-from ..tensor.elemwise import cast
-from ..tensor.shared import SharedVariable
-from ..tensor.variable import Variable
+from .basic import as_tensor_variable
+from .elemwise import cast
+from .shared import SharedVariable
+from .variable import Variable
 
 __all__ = ["normalize_updates", "default_updates"]
 
