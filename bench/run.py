@@ -429,7 +429,10 @@ def main(argv: list[str] | None = None) -> None:
             """
         )
         doc += header + "\n\n" + "\n".join(lines) + "\n"
-        atomic_write_bytes(args.write, doc.encode())
+        # the sections other scripts write (bench/gpu.py's "## GPU", bench/distributed.py's MPI table) stay
+        old = args.write.read_text() if args.write.exists() else ""
+        kept = old[old.index("\n## ") :] if "\n## " in old else ""
+        atomic_write_bytes(args.write, (doc + kept).encode())
         print(f"wrote {args.write}")
 
 
