@@ -168,14 +168,7 @@ class TensorType:
         The broadcastable pattern (True where the size is statically 1) is named as Theano
         names it: scalar, vector, col, row, matrix; else the tuple, or ``3D`` when none is True.
         """
-        b = self.broadcastable
-        if b in BROADCASTABLE_NAMES:
-            shown = BROADCASTABLE_NAMES[b]
-        elif any(b):
-            shown = str(b)
-        else:
-            shown = f"{len(b)}D"
-        return f"TensorType({self.dtype}, {shown})"
+        return theano_type_text(self.dtype, self.broadcastable)
 
     def __repr__(self) -> str:
         return str(self)
@@ -183,6 +176,14 @@ class TensorType:
 
 BROADCASTABLE_NAMES: dict[tuple[bool, ...], str] = {(): "scalar", (False,): "vector", (False, True): "col", (True, False): "row", (False, False): "matrix"}
 """Theano's names of broadcastable patterns, as its ``TensorType.__str__`` shows them."""
+
+
+def theano_type_text(dtype: str, broadcastable: tuple[bool, ...]) -> str:
+    """``TensorType(<dtype>, <pattern>)`` as Theano prints a type: the pattern's name (scalar, vector,
+    col, row, matrix), else the tuple when some axis broadcasts, else ``<ndim>D``."""
+    b = tuple(broadcastable)
+    shown = BROADCASTABLE_NAMES.get(b) or (str(b) if any(b) else f"{len(b)}D")
+    return f"TensorType({dtype}, {shown})"
 
 
 def broadcast_shapes(*shapes: tuple[DimLike, ...], what: str = "operands") -> tuple[DimLike, ...]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..ir.types import BROADCASTABLE_NAMES
+from ..ir.types import theano_type_text
 
 __all__ = ["ComplexNotProvidedError", "ComplexTensorType", "CONSTRUCTORS", "complex", "complex_from_polar"]
 
@@ -69,9 +69,7 @@ class ComplexTensorType:
     make_variable = __call__
 
     def __str__(self) -> str:
-        b = self.broadcastable
-        shown = BROADCASTABLE_NAMES.get(b) or (str(b) if any(b) else f"{len(b)}D")
-        return f"TensorType({self.dtype}, {shown})"
+        return theano_type_text(self.dtype, self.broadcastable)
 
     __repr__ = __str__
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..ir.types import BROADCASTABLE_NAMES
 from ..ir.types import TensorType as _IRTensorType
+from ..ir.types import theano_type_text
 from .variable import Variable
 
 __all__ = ["TensorType", "row", "col"]
@@ -195,14 +195,7 @@ class TensorType(metaclass=_TensorTypeMeta):
     def __str__(self) -> str:
         if self.name:
             return self.name
-        b = self.broadcastable
-        if b in BROADCASTABLE_NAMES:
-            shown = BROADCASTABLE_NAMES[b]
-        elif any(b):
-            shown = str(b)
-        else:
-            shown = f"{len(b)}D"
-        return f"TensorType({self.dtype}, {shown})"
+        return theano_type_text(self.dtype, self.broadcastable)
 
     def __repr__(self) -> str:
         return str(self)
