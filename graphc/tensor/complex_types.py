@@ -13,20 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ir.types import theano_type_text
+from .typed import _KINDS  # the constructor kinds and their broadcastable patterns, shared with T.dmatrix & co.
 
 __all__ = ["ComplexNotProvidedError", "ComplexTensorType", "CONSTRUCTORS", "complex", "complex_from_polar"]
 
 _PREFIXES = {"c": "complex64", "z": "complex128"}
-_KINDS: dict[str, tuple[bool, ...]] = {
-    "scalar": (),
-    "vector": (False,),
-    "matrix": (False, False),
-    "row": (True, False),
-    "col": (False, True),
-    "tensor3": (False,) * 3,
-    "tensor4": (False,) * 4,
-    "tensor5": (False,) * 5,
-}
 _WHY = "ONNX's operators do not compute with complex numbers, so graphc's dtypes are bool, integers and floats"
 
 
