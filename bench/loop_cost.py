@@ -1,4 +1,4 @@
-"""The measurements behind the unroll pass's cost model: ONNX ``Scan`` against the unrolled graph.
+"""The measurements behind the loop choices: ``Scan`` against unrolling, and native cells against loops.
 
 For an LSTM cell (the loop path: native lowering off) with a static number of steps, each
 configuration is compiled twice, once with every loop kept as a ``Scan`` and once with every
@@ -9,8 +9,13 @@ mode, the largest loop size (steps x body nodes) at which unrolling was not slow
 :data:`graphc.passes.unroll.INFERENCE_MAX_NODES` / :data:`~graphc.passes.unroll.TRAINING_MAX_NODES`
 are set from.
 
-Run: ``python bench/loop_cost.py [--threads 2] [--rounds 5] [--quick]``.  Measure on a quiet
-machine: a concurrent job on the cores skews every figure.
+With ``--native``: for LSTM and GRU layers (inference exports, parameters frozen, as
+``bench/run.py`` measures them), ONNX's native ``LSTM``/``GRU`` node against graphc's loop path
+(``native_rnn`` off) over batch sizes, hidden sizes and sequence lengths: the measurements behind
+:data:`graphc.passes.native_rnn.NATIVE_GRU_MIN_HIDDEN`.
+
+Run: ``python bench/loop_cost.py [--threads 2] [--rounds 5] [--quick] [--native]``.  Measure on a
+quiet machine: a concurrent job on the cores skews every figure.
 """
 
 from __future__ import annotations
@@ -59,13 +64,43 @@ def build(batch: int, hidden: int, steps: int, unrolled: bool, training: bool) -
     return fn, seconds, body
 
 
+NATIVE_GRID = {  # (batch, steps, features, hidden)
+    "quick": [(32, 50, 64, 256), (8, 50, 32, 64)],
+    "full": [(b, t, f, h) for b in (1, 8, 32) for t in (20, 100) for (f, h) in ((16, 32), (64, 128), (64, 256))],
+}
+
+
+def native_vs_loop(grid: list[tuple[int, int, int, int]], threads: int, rounds: int) -> None:
+    """Print native/loop time ratios of LSTM and GRU inference exports over ``grid``."""
+    import recurrent as R
+
+    print("| cell | batch, steps, features, hidden | native | loop path | native / loop |")
+    print("|---|---|---|---|---|")
+    for kind in ("lstm", "gru"):
+        for sizes in grid:
+            x = np.random.default_rng(1).normal(size=sizes[:3]).astype(np.float32)
+            sessions = {name: R._session(R._graphc_model(kind, sizes, flag)[0], threads) for name, flag in (("native", True), ("loop", False))}
+            outs = [s.run(None, {"x": x})[0] for s in sessions.values()]
+            np.testing.assert_allclose(outs[0], outs[1], rtol=1e-4, atol=1e-5)
+            peers = {name: lambda s=s, x=x: s.run(None, {"x": x}) for name, s in sessions.items()}
+            med = measure(peers, rounds, budget=0.1, min_total=0.5)
+            print(
+                f"| {kind} | {', '.join(map(str, sizes))} | {med['native'] * 1e3:.3f} ms | {med['loop'] * 1e3:.3f} ms | "
+                f"{med['native'] / med['loop']:.2f} |"
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="fewer step counts and rounds")
+    ap.add_argument("--native", action="store_true", help="native LSTM/GRU nodes against the loop path instead")
     args = ap.parse_args(argv)
     os.environ["GRAPHC_NUM_THREADS"] = str(args.threads)
+    if args.native:
+        native_vs_loop(NATIVE_GRID["quick" if args.quick else "full"], args.threads, 3 if args.quick else args.rounds)
+        return
     step_counts = (2, 8) if args.quick else (2, 4, 8, 16, 32)
     rounds = 3 if args.quick else args.rounds
     rng = np.random.default_rng(0)

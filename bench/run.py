@@ -33,6 +33,7 @@ import argparse
 import datetime
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -71,6 +72,11 @@ class Row:
         return "met" if self.ratio(self.graphc) <= self.limit else "MISSED"
 
 
+# glibc malloc with fixed thresholds: blocks stay mapped between calls (without them, glibc's dynamic
+# mmap threshold leaves a process in one of two modes, in one of which PyTorch's LSTM step takes
+# 10,000-19,000 page faults a step: docs/performance-notes.md)
+PINNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(4 << 30), "MALLOC_TRIM_THRESHOLD_": str(16 << 30), "MALLOC_TOP_PAD_": str(256 << 20)}
+
 SETTLE_SECONDS = 0.05  # before each block: other peers' thread pools (OpenBLAS, OpenMP, ORT) stop spinning
 
 
@@ -83,21 +89,38 @@ def _block(fn: Callable[[], Any], reps: int) -> float:
     return (time.perf_counter() - start) / reps
 
 
-def measure(peers: dict[str, Callable[[], Any]], rounds: int, budget: float = 0.2, min_total: float = 1.0) -> dict[str, float]:
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def measure(
+    peers: dict[str, Callable[[], Any]],
+    rounds: int,
+    budget: float = 0.2,
+    min_total: float = 1.0,
+    faults: dict[str, float] | None = None,
+) -> dict[str, float]:
     """Median seconds per call of each peer, interleaved rounds of blocks of about ``budget`` seconds.
 
     Fast calls (blocks capped at 100 calls) get more rounds, so that each peer is timed for at
     least ``min_total`` seconds: a handful of 10 ms blocks of a 0.1 ms call let machine noise
-    decide the ratio.
+    decide the ratio.  ``faults``, when given, receives each peer's minor page faults per timed
+    call (an allocator that hands memory back to the kernel after every call pays them again on
+    the next: they are part of the peer's time, and the reason a ratio can flip between runs).
     """
     first = next(iter(peers.values()))
     one = _block(first, 1)
     reps = max(1, min(100, int(budget / max(one, 1e-6))))
     rounds = max(rounds, int(min_total / max(reps * one, 1e-6)) + 1) if min_total else rounds
     times: dict[str, list[float]] = {k: [] for k in peers}
+    faulted = dict.fromkeys(peers, 0)
     for _ in range(rounds):
         for name, fn in peers.items():
+            before = _minor_faults()
             times[name].append(_block(fn, reps))
+            faulted[name] += _minor_faults() - before
+    if faults is not None:
+        faults.update({k: v / (rounds * (reps + 1)) for k, v in faulted.items()})  # the untimed call too
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -153,15 +176,24 @@ def training_steps(threads: int, rounds: int) -> list[Row]:
             "graphc": lambda g=g_step, x=x, y=y: g(x, y),
             "PyTorch eager": lambda t=t_step, xt=xt, yt=yt: t(xt, yt),
         }
-        med = measure(peers, rounds, budget=0.5)
+        faults: dict[str, float] = {}
+        med = measure(peers, rounds, budget=0.5, faults=faults)
         rows.append(Row(f"BiLSTM training step h={hidden} (100, 55)", med, "PyTorch eager", "<= 0.8x PyTorch", 0.8))
+        rows[-1].notes.append(_faults_note(faults))
     xm = rng.normal(size=(256, 784)).astype(np.float32)
     tm = rng.integers(0, 10, size=256)
     g_mlp, t_mlp = TR._graphc_mlp(), TR._torch_mlp()
     xmt, tmt = torch.from_numpy(xm), torch.from_numpy(tm)
-    med = measure({"graphc": lambda: g_mlp(xm, tm), "PyTorch eager": lambda: t_mlp(xmt, tmt)}, rounds, budget=0.5)
+    faults = {}
+    peers = {"graphc": lambda: g_mlp(xm, tm), "PyTorch eager": lambda: t_mlp(xmt, tmt)}
+    med = measure(peers, rounds, budget=0.5, faults=faults)
     rows.append(Row("MLP 784-1024-1024-10 training step (256)", med, "PyTorch eager", "<= 0.7x PyTorch", 0.7))
+    rows[-1].notes.append(_faults_note(faults))
     return rows
+
+
+def _faults_note(faults: dict[str, float]) -> str:
+    return "page faults per step: " + ", ".join(f"{k} {v:.0f}" for k, v in faults.items())
 
 
 def mlp_inference(threads: int, rounds: int) -> list[Row]:
@@ -306,6 +338,12 @@ y = torch.zeros(32)
 
 
 def memory(threads: int) -> list[Row]:
+    """The memory two training steps add to each peer's process (peak RSS less the RSS before them).
+
+    The resident size before the steps is mostly the framework's own libraries (PyTorch's alone
+    are about 300 MiB), which says nothing about what training takes, so the row compares the
+    growth; the absolute figures are in its note.
+    """
     env = dict(os.environ, GRAPHC_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     peaks, before = {}, {}
     for name, setup in MEMORY_SETUP.items():
@@ -313,8 +351,11 @@ def memory(threads: int) -> list[Row]:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
         peak, base = (int(v) for v in out.stdout.split()[-2:])
         peaks[name], before[name] = peak / 1024, base / 1024  # MiB (ru_maxrss and VmRSS are KiB on Linux)
-    row = Row("peak RSS: BiLSTM training (32, 1000), h=128", peaks, "PyTorch eager", "<= 1.2x PyTorch", 1.2, unit="MiB")
-    row.notes.append(f"before the steps: graphc {before['graphc']:.0f} MiB, PyTorch {before['PyTorch eager']:.0f} MiB")
+    growth = {k: peaks[k] - before[k] for k in peaks}
+    row = Row("memory of 2 BiLSTM training steps (32, 1000), h=128", growth, "PyTorch eager", "<= 1.2x PyTorch", 1.2, unit="MiB")
+    row.notes.append(
+        "peak RSS " + ", ".join(f"{k} {peaks[k]:.0f} MiB ({before[k]:.0f} before the steps)" for k in peaks)
+    )
     return [row]
 
 
@@ -357,6 +398,9 @@ def merge_runs(runs: list[list[Row]]) -> list[Row]:
         times = {peer: statistics.median(r.times[peer] for r in same) for peer in first.times}
         row = Row(first.config, times, first.reference, first.target, first.limit, first.graphc, unit=first.unit)
         ratios = sorted(r.ratio(r.graphc) for r in same)
+        for k, note in enumerate(first.notes):  # a run's own notes (page faults, resident sizes): each run's
+            seen = [r.notes[k] for r in same if k < len(r.notes)]
+            row.notes.append(" / ".join(dict.fromkeys(seen)) if len(set(seen)) > 1 else note)
         if first.limit is not None:
             row.notes.append(f"{first.graphc}: ratio {ratios[0]:.2f}-{ratios[-1]:.2f} over {len(same)} runs")
         if first.unit == "s/TFLOP":
@@ -375,7 +419,17 @@ def main(argv: list[str] | None = None) -> None:
                     help="run everything this many times and quote each time's median over the runs (with the "
                          "range of graphc's ratio): the machine's speed drifts between runs")  # fmt: skip
     ap.add_argument("--only", default="", help="comma-separated sections: recurrent, training, mlp, compile, memory")
+    ap.add_argument("--malloc", choices=("pinned", "system"), default="pinned",
+                    help="pinned (default): rerun with glibc's malloc thresholds fixed ({}), so that no peer's "
+                         "allocator returns memory after every call and faults it back in on the next; system: "
+                         "glibc's dynamic thresholds, where PyTorch's step lands in one mode or the other by "
+                         "process history".format(" ".join(f"{k}={v}" for k, v in PINNED_MALLOC.items())))  # fmt: skip
     args = ap.parse_args(argv)
+    if args.malloc == "pinned" and any(os.environ.get(k) != v for k, v in PINNED_MALLOC.items()):
+        # glibc reads these once, at start-up: the benchmark reruns itself with them set
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *(argv if argv is not None else sys.argv[1:])],
+                  {**os.environ, **PINNED_MALLOC})  # fmt: skip
     os.environ["GRAPHC_NUM_THREADS"] = str(args.threads)
     import torch
 
@@ -402,9 +456,11 @@ def main(argv: list[str] | None = None) -> None:
     rows = merge_runs(runs)
     repeat = f", medians of {args.repeat} runs" if args.repeat > 1 else ""
     flags = (" --quick" if args.quick else "") + (f" --repeat {args.repeat}" if args.repeat > 1 else "")
+    flags += " --malloc system" if args.malloc == "system" else ""
     header = (
         f"Measured {datetime.date.today().isoformat()} by `python bench/run.py{flags}` "
-        f"({args.threads} threads, {rounds} rounds, medians{repeat}, {time.perf_counter() - start:.0f} s) on {machine()}."
+        f"({args.threads} threads, {rounds} rounds, medians{repeat}, {time.perf_counter() - start:.0f} s, "
+        f"{'glibc malloc thresholds pinned' if args.malloc == 'pinned' else 'glibc malloc defaults'}) on {machine()}."
     )
     lines = table(rows)
     print(header)

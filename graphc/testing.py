@@ -5,7 +5,8 @@ corrected ``Loop`` and a complete ``Scan``: onnx's reference ``Loop`` joins
 per-iteration scan outputs with ``np.vstack`` (concatenating along the existing
 first axis), whereas the ONNX shape inference and ONNX Runtime stack them on a
 new first axis, which graphc's recurrences rely on; onnx's reference ``Scan``
-refuses reversed scan inputs (``scan_input_directions``) and zero-length
+refuses reversed scan inputs and outputs (``scan_input_directions``,
+``scan_output_directions``) and zero-length
 sequences, which ONNX defines and graphc's backward recurrences use.
 Everything else is onnx's own reference code.
 """
@@ -53,25 +54,26 @@ class Loop(_ReferenceLoop):
 
 
 class Scan(_ReferenceScan):
-    """``Scan`` with reversed scan inputs and zero-length sequences, as the ONNX spec defines them
-    (scan axes and output directions other than the defaults are still refused)."""
+    """``Scan`` with reversed scan inputs and outputs and zero-length sequences, as the ONNX spec defines
+    them (scan axes other than the defaults are still refused)."""
 
     op_domain = ""
 
     def __init__(self, onnx_node: Any, run_params: Any) -> None:
-        directions = None
+        saved: dict[str, list[int]] = {}
         for attr in onnx_node.attribute:
-            if attr.name == "scan_input_directions":
-                directions = list(attr.ints)
+            if attr.name in ("scan_input_directions", "scan_output_directions"):
+                saved[attr.name] = list(attr.ints)
                 attr.ClearField("ints")  # the base class refuses non-zero directions
         try:
             super().__init__(onnx_node, run_params)
         finally:
             for attr in onnx_node.attribute:
-                if attr.name == "scan_input_directions" and directions is not None:
-                    attr.ints.extend(directions)
-        n = self.num_scan_inputs
-        self.input_directions_ = [(directions or [])[i] if i < len(directions or []) else 0 for i in range(n)]
+                if attr.name in saved:
+                    attr.ints.extend(saved[attr.name])
+        ins, outs = saved.get("scan_input_directions", []), saved.get("scan_output_directions", [])
+        self.input_directions_ = [ins[i] if i < len(ins) else 0 for i in range(self.num_scan_inputs)]
+        self.output_directions_ = outs  # 1: each step's result is prepended (the stack is reversed)
 
     def _run(self, *args: Any, context: Any = None, bindings: Any = None, **_: Any) -> Any:  # type: ignore[override]
         shape = self._common_run_shape(*args)
@@ -90,6 +92,9 @@ class Scan(_ReferenceScan):
             states = [outputs[name] for name in state_out]
             for k, name in enumerate(scan_out):
                 stacked[k].append(np.asarray(outputs[name]))
+        for k, s in enumerate(stacked):
+            if k < len(self.output_directions_) and self.output_directions_[k]:
+                s.reverse()
         result = states + [np.stack(s) if s else np.empty((0,)) for s in stacked]
         return self._check_and_fix_outputs(tuple(result))
 

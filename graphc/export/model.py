@@ -17,6 +17,7 @@ from ..ir.types import Dim, TensorType
 from ..ir.unify import known_sizes
 from . import lowering as _lowerings  # noqa: F401  (registers the lowerings)
 from .context import LOOP_OPS, LoweringContext, check_loop_op, onnx_dtype
+from .loop_outputs import write_reversed_outputs
 
 __all__ = [
     "to_onnx", "graph_to_onnx", "ExportedNames", "SUPPORTED_OPSETS", "DEFAULT_OPSET", "TARGETS", "LOOP_OPS",
@@ -177,7 +178,9 @@ def graph_to_onnx(
             ctx.node("Identity", [value_name[v]], outputs=[oname], name=f"output/{oname}")
         onnx_outputs.append(_value_info(oname, graph.type_of(v), labels, known))
         names.outputs.append(oname)
-    ctx.drop_unread(list(ctx.reversed_from), out_names)  # reversals every loop now reads backwards
+    # loops write reversed what is only read reversed; then reversals every loop reads backwards go
+    write_reversed_outputs(ctx.nodes, ctx.reversed_from, out_names, ctx.initializers, opset)
+    ctx.drop_unread(list(ctx.reversed_from), out_names)
 
     g = helper.make_graph(
         ctx.nodes, graph_name, onnx_inputs, onnx_outputs, initializer=initializers + ctx.initializers

@@ -11,6 +11,7 @@ from .hoist import HOIST, hoist
 from .manager import LEVELS, PHASES, PassManager, PassReport, optimize, resolve_level
 from .native_rnn import NATIVE_RNN, native_rnn
 from .reassociate import REASSOCIATE, reassociate
+from .sink import SINK, sink
 from .stash import STASH, stash
 from .unroll import UNROLL, unroll
 
@@ -42,6 +43,8 @@ __all__ = [
     "REASSOCIATE",
     "stash",
     "STASH",
+    "sink",
+    "SINK",
     "group_gates",
     "GROUP_GATES",
 ]

@@ -85,3 +85,12 @@ def for_each_graph(graph: Graph, fn: Callable[[Graph], int]) -> int:
     for nid in list(scan_nodes(graph)):
         changed += for_each_graph(graph.data(nid).attrs["body"], fn)
     return changed
+
+
+def for_each_scan(graph: Graph, fn: Callable[[Graph, int], int]) -> int:
+    """Apply ``fn(graph, scan)`` to every scan node of ``graph``, then inside its body; sum the changes."""
+    changed = 0
+    for scan in list(scan_nodes(graph)):
+        changed += fn(graph, scan)
+        changed += for_each_scan(graph.data(scan).attrs["body"], fn)
+    return changed

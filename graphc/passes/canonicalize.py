@@ -5,7 +5,9 @@ by the identity permutation; two transposes in a row (composed into one); a
 reshape to the shape it already has (both static); ``x * 1`` and ``x + 0``
 with a constant that does not change ``x``'s type; ``shape(x)`` of a fully
 static ``x`` (a constant); ``squeeze`` undoing ``expand_dims`` on the same axes;
-a reversal of a reversal (``x[::-1][::-1]``); and a reversal under a sum, mean,
+a reversal of a reversal (``x[::-1][::-1]``); a transpose of a reversal becomes
+the reversal of the transpose (so that a reversal of a loop's sequence lands on
+its time axis, where the loop reads it backwards without a copy); and a reversal under a sum, mean,
 max or min over the reversed axes (the order of what is reduced does not matter:
 backpropagation through time reverses sequences that bias gradients then sum).
 """
@@ -17,6 +19,7 @@ import numpy as np
 from ..ir.graph import Graph, NodeData, Value
 from ..ir.types import TensorType
 from .base import Pass, for_each_graph
+from .pattern import emit
 
 
 def _const_value(graph: Graph, v: Value) -> np.ndarray | None:
@@ -95,6 +98,16 @@ def _canonicalize(graph: Graph) -> int:
                 graph.set_inputs(nid, graph.node_inputs(ins[0][0]))
                 changed += 1
                 ins = graph.node_inputs(nid)
+            flipped = _reversed_axes(graph, ins[0])
+            if flipped and len(graph.uses(ins[0])) == 1 and not graph.output_uses(ins[0]):
+                # transpose(x[::-1 on k]) -> transpose(x)[::-1 on perm^-1(k)]: a reversal met last lands on
+                # the time axis a loop reads backwards (or writes reversed) for free
+                perm = tuple(d.attrs["perm"])
+                moved = emit(graph, "transpose", graph.node_inputs(ins[0][0]), d.provenance, perm=perm)
+                index = tuple(_REVERSED if perm[k] in flipped else _FULL for k in range(len(perm)))
+                graph.replace_all_uses_with((nid, 0), emit(graph, "getitem", [moved], d.provenance, index=index))
+                changed += 1
+                continue
         if d.op in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min"):
             flipped = _reversed_axes(graph, ins[0])
             axes = d.attrs.get("axes")

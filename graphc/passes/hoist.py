@@ -22,7 +22,7 @@ from typing import Any
 from ..ir.graph import Graph, NodeData, Value
 from ..ir.registry import OPS
 from ..ir.types import TensorType
-from .base import Pass, scan_nodes
+from .base import Pass, for_each_scan
 from .pattern import emit
 
 __all__ = ["hoist", "HOIST"]
@@ -211,11 +211,7 @@ def _hoist_one(graph: Graph, scan: int) -> int:
 
 def hoist(graph: Graph) -> int:
     """Hoist loop-invariant and time-batchable per-step work out of every scan; return how many ops moved."""
-    moved = 0
-    for scan in list(scan_nodes(graph)):
-        moved += _hoist_one(graph, scan)
-        moved += hoist(graph.data(scan).attrs["body"])
-    return moved
+    return for_each_scan(graph, _hoist_one)
 
 
 HOIST = Pass("hoist", hoist, "move loop-invariant and per-step input work out of loops (precompute_input)")

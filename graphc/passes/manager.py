@@ -32,6 +32,7 @@ from .group_gates import GROUP_GATES
 from .hoist import HOIST
 from .native_rnn import NATIVE_RNN
 from .reassociate import REASSOCIATE
+from .sink import SINK
 from .stabilize import STABILIZE
 from .stabilize_grad import CANCEL_QUOTIENTS
 from .stash import STASH
@@ -44,7 +45,7 @@ PHASES: dict[str, list[Pass]] = {
     "simplify": [CANONICALIZE, CSE, CONSTANT_FOLDING, DCE],
     "stabilize": [STABILIZE, CANCEL_QUOTIENTS, CSE, DCE],
     # native lowering needs unfused projections; loops fuse after native lowering and unrolling took theirs
-    "performance": [REASSOCIATE, HOIST, STASH, NATIVE_RNN, FUSE_DENSE, UNROLL, FUSE_LOOPS, CSE, DCE],
+    "performance": [REASSOCIATE, HOIST, STASH, SINK, NATIVE_RNN, FUSE_DENSE, UNROLL, FUSE_LOOPS, CSE, DCE],
     # after the performance fixed point: native lowering, stashing and fusion match cells as written
     "layout": [GROUP_GATES, CSE, DCE],
 }

@@ -334,3 +334,18 @@ def test_canonicalize_drops_double_reversals_and_reversals_under_reductions():
     feeds = {"x": RNG.normal(size=(4, 3, 2)).astype(np.float32)}
     g, _, before = _check(lambda: _graph([twice, summed, kept], [x]), canonicalize, feeds)
     assert before["getitem"] == 4 and g.op_histogram()["getitem"] == 1
+
+
+def test_canonicalize_moves_a_reversal_after_the_transpose_that_reads_it():
+    x = T.tensor3("x")
+    moved = T.transpose(x[:, ::-1], (1, 0, 2)) * 2.0  # -> transpose(x)[::-1]: the time axis comes first
+    shared = x[:, :, ::-1]
+    both = T.transpose(shared, (2, 0, 1)) + T.sum(shared)  # the reversal has another reader: left in place
+    feeds = {"x": RNG.normal(size=(4, 3, 2)).astype(np.float32)}
+    g, _, _ = _check(lambda: _graph([moved, both], [x]), canonicalize, feeds)
+    flips = [g.data(n).attrs["index"] for n in g.nodes() if g.data(n).op == "getitem"]
+    assert (("slice", None, None, -1), ("slice", None, None, 1), ("slice", None, None, 1)) in flips
+    assert (("slice", None, None, 1), ("slice", None, None, 1), ("slice", None, None, -1)) in flips
+    for n in g.nodes():
+        if g.data(n).op == "getitem" and g.data(n).attrs["index"][0] == ("slice", None, None, -1):
+            assert g.data(g.node_inputs(n)[0][0]).op == "transpose"

@@ -101,7 +101,8 @@ def _getitem(ctx: LoweringContext, n: LowerNode) -> list[str]:
         x = ctx.op("Unsqueeze", x, ctx.int64s(newaxis_positions), name=n.name)
     if x == n.inputs[0]:
         x = ctx.op("Identity", x, name=n.name)
-    if tuple(n.attrs["index"]) == (("slice", None, None, -1),):
+    index = tuple(n.attrs["index"])
+    if index and index[0] == ("slice", None, None, -1) and all(e == ("slice", None, None, 1) for e in index[1:]):
         ctx.reversed_from[x] = n.inputs[0]  # a loop over x[::-1] may read x backwards instead (lowering/scan.py)
     return [x]
 

@@ -77,6 +77,9 @@ def _getitem(node: Any, gs: list[Any]) -> list[Any]:
                     stop = _norm(bound(hi), size, size)
                     stop = max(stop, start) if isinstance(stop, int) and isinstance(start, int) else T.maximum(stop, start)
                     before, after = start, size - stop
+            elif step == -1 and lo is None and hi is None:  # a whole reversal: nothing around it
+                before, after = 0, 0
+                g = g[(slice(None),) * axis + (slice(None, None, -1),)]
             elif step == -1:
                 # elements start, start-1, ..., stop+1: reversed, they cover [stop + 1, stop + 1 + count)
                 first = _norm_reverse(bound(lo), size, size - 1)
