@@ -12,7 +12,7 @@ are set from.
 With ``--native``: for LSTM and GRU layers (inference exports, parameters frozen, as
 ``bench/run.py`` measures them), ONNX's native ``LSTM``/``GRU`` node against graphc's loop path
 (``native_rnn`` off) over batch sizes, hidden sizes and sequence lengths: the measurements behind
-:data:`graphc.passes.native_rnn.NATIVE_GRU_MIN_HIDDEN`.
+:data:`graphc.passes.native_rnn.NATIVE_GRU_MAX_CELLS`.
 
 Run: ``python bench/loop_cost.py [--threads 2] [--rounds 5] [--quick] [--native]``.  Measure on a
 quiet machine: a concurrent job on the cores skews every figure.
@@ -81,7 +81,7 @@ def native_vs_loop(grid: list[tuple[int, int, int, int]], threads: int, rounds: 
             x = np.random.default_rng(1).normal(size=sizes[:3]).astype(np.float32)
             sessions = {name: R._session(R._graphc_model(kind, sizes, flag)[0], threads) for name, flag in (("native", True), ("loop", False))}
             outs = [s.run(None, {"x": x})[0] for s in sessions.values()]
-            np.testing.assert_allclose(outs[0], outs[1], rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(outs[0], outs[1], rtol=1e-3, atol=1e-4)
             peers = {name: lambda s=s, x=x: s.run(None, {"x": x}) for name, s in sessions.items()}
             med = measure(peers, rounds, budget=0.1, min_total=0.5)
             print(

@@ -29,6 +29,11 @@ Peephole LSTMs are lowered only for a graph whose target is the CPU
 has no peepholes, and ignores the ``P`` input (read in its source,
 ``cudnn_rnn_base.cc``), and other runtimes (TensorRT) refuse it; an export for
 an unknown runtime (``'any'``) keeps such a cell a loop.
+
+Native versus loop is otherwise decided by measurement (``bench/loop_cost.py --native``): on the
+CPU, ONNX Runtime's ``LSTM`` kernel beat the loop path at every size measured, its ``GRU`` kernel
+only below :data:`NATIVE_GRU_MAX_CELLS` batch x hidden cells a step, so a CPU graph with a known
+batch at least that large keeps its GRU a loop (:func:`native_gru_pays`).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from ..ir.graph import Graph, Value
 from .base import Pass, log, scan_nodes
 from .pattern import emit, emit_const, match
 
-__all__ = ["native_rnn", "NATIVE_RNN", "lstm_template", "gru_template"]
+__all__ = ["native_rnn", "NATIVE_RNN", "lstm_template", "gru_template", "native_gru_pays", "NATIVE_GRU_MAX_CELLS"]
 
 
 def _cols(src: Any, k: int, h: int) -> tuple[Any, ...]:
@@ -250,10 +255,34 @@ def _lower_lstm(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Va
     return False
 
 
+#: Batch x hidden cells a step from which ONNX Runtime's CPU ``GRU`` kernel ran slower than graphc's
+#: loop path (``bench/loop_cost.py --native``, 2 threads: native/loop 1.02-1.14 at batch 64 and 128
+#: with hidden 256 and 512 and at batch 32 with hidden 512; 0.7-0.95 below, 0.06-0.3 at batch 1).
+#: Its ``LSTM`` kernel was faster at every size measured (0.06-0.88), so LSTMs are always lowered.
+NATIVE_GRU_MAX_CELLS = 64 * 256
+
+
+def native_gru_pays(graph: Graph, batch: object, hidden: int) -> bool:
+    """Whether a GRU cell of this batch and hidden size should become ONNX's ``GRU`` node.
+
+    By the measurements behind :data:`NATIVE_GRU_MAX_CELLS`, for a graph that runs on the CPU
+    with a known batch size; a symbolic batch, or another target (cuDNN's GRU on a GPU), keeps
+    the native node, whose loss where it loses is at most about 15 %, while its gain at small
+    batches is several times.
+    """
+    if graph.target != "cpu" or not isinstance(batch, int):
+        return True
+    return batch * hidden < NATIVE_GRU_MAX_CELLS
+
+
 def _lower_gru(graph: Graph, scan: int, body: Graph, h: int, X: Value, W_in: Value, b: Value, seed: dict[str, Any], prov: str | None) -> bool:
     ports = _provided_ports(graph, scan, 0)
     if ports is None:
         return False  # per-step values the native op does not give are read: the loop stays
+    batch = graph.type_of(X).shape[1] if graph.type_of(X).ndim == 3 else None
+    if not native_gru_pays(graph, batch, h):
+        log.debug("native_rnn: GRU of batch %s, hidden %d kept as a loop (faster on the CPU)", batch, h)
+        return False
     env = dict(seed)
     (h_out, _) = body.outputs[0]
     if not match(body, gru_template(h), h_out, env) or not _bound_to_inputs(body, env, {"x_t": 0, "h_prev": 1}):

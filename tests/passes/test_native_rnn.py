@@ -183,3 +183,23 @@ def test_peephole_cells_are_lowered_only_for_the_cpu():
         to_onnx({"y": peep}, target="gpu")
     f = graphc.function([l_in.input_var], get_output(peep), device="cpu")  # a function knows its device
     assert f.graph.target == "cpu" and "LSTM" in {n.op_type for n in f.onnx_model.graph.node}
+
+
+def test_a_large_static_batch_keeps_a_gru_a_loop_on_the_cpu():
+    from graphc.passes.native_rnn import NATIVE_GRU_MAX_CELLS, native_gru_pays
+
+    hidden = 8
+    big = NATIVE_GRU_MAX_CELLS // hidden  # a batch of that many rows reaches the measured bound
+    graphc.random.set_rng(np.random.RandomState(4))
+    for batch, native_on_cpu in ((None, True), (big - 1, True), (big, False)):
+        l_in = InputLayer((batch, None, 3), name="x")
+        layer = GRULayer(l_in, hidden)
+        on_cpu = to_onnx({"y": layer}, target="cpu")
+        assert ("GRU" in _ops(on_cpu)) is native_on_cpu and _has_loop(on_cpu) is not native_on_cpu
+        assert "GRU" in _ops(to_onnx({"y": layer}))  # another runtime (a GPU's cuDNN): native
+        if not native_on_cpu:
+            x = RNG.normal(size=(batch, 3, 3)).astype(np.float32)
+            np.testing.assert_allclose(_run(on_cpu, {"x": x}), _run(to_onnx({"y": layer}), {"x": x}), rtol=1e-5, atol=1e-6)
+    fn = graphc.function([l_in.input_var], get_output(layer))
+    assert "GRU" not in {n.op_type for n in fn.onnx_model.graph.node}  # graphc.function runs on the CPU here
+    assert native_gru_pays(fn.graph, None, 10_000) and not native_gru_pays(fn.graph, 64, 256)
