@@ -99,6 +99,7 @@ def measure(
     budget: float = 0.2,
     min_total: float = 1.0,
     faults: dict[str, float] | None = None,
+    spread: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """Median seconds per call of each peer, interleaved rounds of blocks of about ``budget`` seconds.
 
@@ -107,6 +108,8 @@ def measure(
     decide the ratio.  ``faults``, when given, receives each peer's minor page faults per timed
     call (an allocator that hands memory back to the kernel after every call pays them again on
     the next: they are part of the peer's time, and the reason a ratio can flip between runs).
+    ``spread``, when given, receives each peer's slowest block over its fastest (how steady the peer
+    was within the run: a peer much less steady than the others swings by itself, not with the machine).
     """
     first = next(iter(peers.values()))
     one = _block(first, 1)
@@ -121,6 +124,8 @@ def measure(
             faulted[name] += _minor_faults() - before
     if faults is not None:
         faults.update({k: v / (rounds * (reps + 1)) for k, v in faulted.items()})  # the untimed call too
+    if spread is not None:
+        spread.update({k: max(v) / min(v) for k, v in times.items()})
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -150,9 +155,11 @@ def recurrent_inference(kind: str, sizes: tuple[int, int, int, int], threads: in
     ref = eager().numpy()
     for name in ("graphc", "graphc (loop path)", "torch.onnx on ORT"):
         np.testing.assert_allclose(peers[name]()[0], ref, rtol=1e-3, atol=1e-4, err_msg=name)
-    med = measure(peers, rounds)
+    spread: dict[str, float] = {}
+    med = measure(peers, rounds, spread=spread)
     label = f"{kind.upper()} inference {sizes}"
     rows = [Row(label, med, "torch.onnx on ORT", "<= 0.95x torch.onnx", 0.95)]
+    rows[0].notes.append("slowest / fastest block: " + ", ".join(f"{k} {v:.2f}" for k, v in spread.items()))
     if sizes[0] > 1:
         rows.append(Row(label, med, "PyTorch eager", "<= 1.0x eager", 1.0))
         rows.append(Row(label, med, "torch.onnx on ORT", "loop path <= 1.2x torch.onnx", 1.2, graphc="graphc (loop path)"))
