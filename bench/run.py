@@ -349,9 +349,12 @@ def memory(threads: int) -> list[Row]:
 
     The resident size before the steps is mostly the framework's own libraries (PyTorch's alone
     are about 300 MiB), which says nothing about what training takes, so the row compares the
-    growth; the absolute figures are in its note.
+    growth; the absolute figures are in its note.  The children run with glibc's default malloc
+    (footprint, not speed: the pinned thresholds keep freed blocks mapped, which is the point for
+    timing and inflates resident sizes).
     """
-    env = dict(os.environ, GRAPHC_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    env = {k: v for k, v in os.environ.items() if k not in PINNED_MALLOC}
+    env.update(GRAPHC_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     peaks, before = {}, {}
     for name, setup in MEMORY_SETUP.items():
         code = MEMORY.format(here=str(HERE), setup=setup)
