@@ -66,9 +66,10 @@ def test_mlp_digits_quick(digits_run):
     assert digits_run["path"].exists() and digits_run["onnx_agrees"]
 
 
-def test_mlp_digits_prints_an_epoch_table(capsys):
+def test_mlp_digits_prints_an_epoch_table(capsys, tmp_path):
     pytest.importorskip("sklearn")
-    load_example("mlp_digits.py").main(["--quick", "--epochs", "2", "--optimizer", "nesterov", "--seed", "3"])
+    args = ["--quick", "--epochs", "2", "--optimizer", "nesterov", "--seed", "3", "--export", str(tmp_path / "m.onnx")]
+    load_example("mlp_digits.py").main(args)  # (without --export it writes to a fresh temporary folder)
     out = capsys.readouterr().out
     assert "epoch" in out and "valid acc" in out and "test accuracy" in out
     assert "ONNX Runtime gives the same predictions: True" in out
