@@ -59,7 +59,6 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,63 +66,12 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from ring_model import NETWORKS, NODE_COUNTS, project  # noqa: E402
+
 SECTION = "## Data-parallel training (MPI)"
 RESULT_MARK = "graphc-bench-distributed: "
 SETTLE_SECONDS = 0.05  # before each block: thread pools of the previous model stop spinning
-NODE_COUNTS = (8, 16, 32, 64)
-
-
-# -- the cost model ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Network:
-    """A network the projection assumes: its line rate and per-message latency."""
-
-    name: str
-    gbit_per_s: float
-    latency_us: float
-
-
-NETWORKS = (
-    Network("10 Gb/s Ethernet, TCP", 10.0, 50.0),
-    Network("25 Gb/s Ethernet", 25.0, 20.0),
-    Network("100 Gb/s InfiniBand-class, RDMA", 100.0, 5.0),
-)
-
-
-def ring_allreduce_seconds(nbytes: float, nodes: int, gbit_per_s: float, latency_s: float) -> float:
-    """Seconds of a ring all-reduce: ``2 (p-1)/p * n / B + 2 (p-1) * alpha`` (see the module docstring).
-
-    Parameters
-    ----------
-    nbytes : float
-        Bytes all-reduced (``n``), at least 0.
-    nodes : int
-        Nodes in the ring (``p``), at least 1; one node takes no time.
-    gbit_per_s : float
-        Link bandwidth in Gb/s (10**9 bits per second), positive.
-    latency_s : float
-        Per-message latency ``alpha`` in seconds, at least 0.
-    """
-    if isinstance(nodes, bool) or not isinstance(nodes, (int, np.integer)) or nodes < 1:
-        raise ValueError(f"nodes must be an integer >= 1, got {nodes!r}")
-    if not nbytes >= 0:
-        raise ValueError(f"nbytes must be >= 0, got {nbytes!r}")
-    if not gbit_per_s > 0:
-        raise ValueError(f"gbit_per_s must be positive, got {gbit_per_s!r}")
-    if not latency_s >= 0:
-        raise ValueError(f"latency_s must be >= 0, got {latency_s!r}")
-    p = int(nodes)
-    bandwidth = gbit_per_s * 1e9 / 8  # bytes per second
-    return 2 * (p - 1) / p * nbytes / bandwidth + 2 * (p - 1) * latency_s
-
-
-def project(compute_s: float, nbytes: float, nodes: int, network: Network) -> tuple[float, float, float]:
-    """``(all-reduce s, step s, efficiency)`` at ``nodes`` nodes: ``step = compute + all-reduce``."""
-    if not compute_s > 0:
-        raise ValueError(f"compute_s must be positive, got {compute_s!r}")
-    allreduce = ring_allreduce_seconds(nbytes, nodes, network.gbit_per_s, network.latency_us * 1e-6)
-    step = compute_s + allreduce
-    return allreduce, step, compute_s / step
 
 
 # -- child: one configuration under mpiexec --------------------------------------------------------
@@ -503,7 +451,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"running {ranks_} rank(s) x {threads} thread(s)...", file=sys.stderr, flush=True)
             runs[(ranks_, threads)].append(launch(mpiexec, ranks_, threads, args))
     results = {c: merge(r) for c, r in runs.items()}
-    sys.path.insert(0, str(HERE))
     import machine_peak
 
     flags = " ".join(a for a in (f"--ranks {args.ranks}", "--quick" if args.quick else "",
