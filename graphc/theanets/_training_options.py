@@ -1,7 +1,8 @@
 """The options of :class:`graphc.theanets.trainer.Trainer` that shape the loop, each checked with a clear error.
 
 The update rules check their own hyper-parameters (:mod:`graphc.updates`); this module checks
-the rest: batch sizes, counts, limits, files, switches and the shuffling generator.
+the rest: batch sizes, counts, limits, files, switches and the shuffling generator, and
+(:func:`check_options`) that every keyword is a trainer option or a regularizer's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["progress_enabled", "halflife", "int_option", "read_options"]
+from . import regularizers as _regularizers
+
+__all__ = ["progress_enabled", "halflife", "int_option", "read_options", "check_options"]
 
 _OFF = ("0", "false", "no", "off")
 _ON = ("1", "true", "yes", "on", "force")
@@ -145,3 +148,34 @@ def read_options(trainer: Any, kw: Mapping[str, Any]) -> None:
         _limit(kw, name)
     trainer.stop_reason = None
     trainer.rng = _rng(kw.get("rng", getattr(trainer.network, "_rng", None)))
+
+
+_TRAINER_OPTIONS = frozenset(
+    {
+        "batch_size", "iteration_size", "train_batches", "valid_batches", "rng", "validate_every",
+        "patience", "min_improvement", "max_updates", "max_epochs", "save_every", "save_progress",
+        "progress", "learning_rate", "momentum", "nesterov", "max_gradient_norm", "max_gradient_elem",
+        "max_gradient_clip", "gradient_clip", "monitor_gradients", "rho", "rms_halflife", "epsilon",
+        "rms_regularizer", "regularizer", "beta1", "beta2", "beta1_halflife", "beta2_halflife",
+        "rprop_increase", "rprop_decrease", "rprop_min_step", "rprop_max_step", "hv_method",
+        "checkpoint", "checkpoint_every", "resume", "stop_on_nonfinite", "subalgo",
+    }
+)  # fmt: skip
+
+
+def check_options(kwargs: Mapping[str, Any]) -> set[str]:
+    """Raise ``TypeError`` for a keyword that is neither a trainer option nor a regularizer's; the regularizers' names.
+
+    Raises
+    ------
+    TypeError
+        Naming the unknown options and the known ones.
+    """
+    network_options = _regularizers.options() - {"rng"}
+    unknown = sorted(set(kwargs) - _TRAINER_OPTIONS - network_options)
+    if unknown:
+        raise TypeError(
+            f"unknown training option(s) {unknown}; options are {sorted(_TRAINER_OPTIONS)} and the "
+            f"regularizers {sorted(network_options)}"
+        )
+    return network_options

@@ -43,12 +43,11 @@ from .. import updates as _updates
 from ..runtime import function
 from ..train.grad import grad as _grad
 from . import losses as _losses
-from . import regularizers as _regularizers
 from ._distributed import DataParallel
 from ._step_guard import NonFiniteStepError, Snapshot, finite_probe
 from ._trainer_files import TrainerFiles
 from ._training_data import Batches
-from ._training_options import halflife, progress_enabled, read_options
+from ._training_options import check_options, halflife, progress_enabled, read_options
 
 __all__ = [
     "Trainer",
@@ -67,37 +66,6 @@ PRETRAINERS = ("sample", "layerwise", "supervised", "pretrain", "unsupervised")
 """theanets' network-specific trainers: ``'sample'`` (:class:`~graphc.theanets._pretrain.SampleTrainer`),
 names starting ``layer`` or ``sup`` (:class:`~graphc.theanets._pretrain.SupervisedPretrainer`) and names
 starting ``pre`` or ``unsup`` (:class:`~graphc.theanets._pretrain.UnsupervisedPretrainer`)."""
-
-_TRAINER_OPTIONS = frozenset(
-    {
-        "batch_size", "iteration_size", "train_batches", "valid_batches", "rng", "validate_every",
-        "patience", "min_improvement", "max_updates", "max_epochs", "save_every", "save_progress",
-        "progress", "learning_rate", "momentum", "nesterov", "max_gradient_norm", "max_gradient_elem",
-        "max_gradient_clip", "gradient_clip", "monitor_gradients", "rho", "rms_halflife", "epsilon",
-        "rms_regularizer", "regularizer", "beta1", "beta2", "beta1_halflife", "beta2_halflife",
-        "rprop_increase", "rprop_decrease", "rprop_min_step", "rprop_max_step", "hv_method",
-        "checkpoint", "checkpoint_every", "resume", "stop_on_nonfinite", "subalgo",
-    }
-)  # fmt: skip
-
-
-def check_options(kwargs: Mapping[str, Any]) -> set[str]:
-    """Raise ``TypeError`` for a keyword that is neither a trainer option nor a regularizer's; the regularizers' names.
-
-    Raises
-    ------
-    TypeError
-        Naming the unknown options and the known ones.
-    """
-    network_options = _regularizers.options() - {"rng"}
-    unknown = sorted(set(kwargs) - _TRAINER_OPTIONS - network_options)
-    if unknown:
-        raise TypeError(
-            f"unknown training option(s) {unknown}; options are {sorted(_TRAINER_OPTIONS)} and the "
-            f"regularizers {sorted(network_options)}"
-        )
-    return network_options
-
 
 class Trainer(TrainerFiles):
     """Trains a theanets :class:`~graphc.theanets.graph.Network` with one of :data:`ALGORITHMS`.
