@@ -67,7 +67,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from ring_model import NETWORKS, NODE_COUNTS, project  # noqa: E402
+# the cost model (bench/ring_model.py), also this script's interface: tests read it from here
+from ring_model import NETWORKS, NODE_COUNTS, Network, project, ring_allreduce_seconds  # noqa: E402,F401
 
 SECTION = "## Data-parallel training (MPI)"
 RESULT_MARK = "graphc-bench-distributed: "
