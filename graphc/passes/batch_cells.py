@@ -35,11 +35,10 @@ from ..ir.registry import OPS
 from ..ir.types import TensorType
 from .base import frozen_attrs, log
 from .hoist import _ELEMENTWISE, _time_attrs
-from .pattern import emit
+from .pattern import emit, reversed_in_time
 
-__all__ = ["batch_cells", "pair_bodies", "reversed_in_time"]
+__all__ = ["batch_cells", "pair_bodies"]
 
-_REVERSED = (("slice", None, None, -1),)
 
 
 def pair_bodies(body_a: Graph, body_b: Graph) -> dict[int, int] | None:
@@ -179,14 +178,6 @@ def _stackable(ta: TensorType, tb: TensorType, time_axis: bool) -> bool:
 def _stack(graph: Graph, a: Value, b: Value, axis: int, prov: str | None) -> Value:
     parts = [emit(graph, "expand_dims", [v], prov, axes=(axis,)) for v in (a, b)]
     return emit(graph, "concat", parts, prov, axis=axis)
-
-
-def reversed_in_time(graph: Graph, v: Value, provenance: str | None) -> Value:
-    """``v[::-1]`` (``x`` itself for ``v = x[::-1]``)."""
-    d = graph.data(v[0])
-    if d.kind == "op" and d.op == "getitem" and tuple(d.attrs.get("index", ())) == _REVERSED:
-        return graph.node_inputs(v[0])[0]  # x[::-1][::-1] is x
-    return emit(graph, "getitem", [v], provenance, index=_REVERSED)
 
 
 def batch_cells(graph: Graph, first: int, second: int) -> int | None:

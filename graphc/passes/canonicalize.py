@@ -19,26 +19,12 @@ import numpy as np
 from ..ir.graph import Graph, NodeData, Value
 from ..ir.types import TensorType
 from .base import Pass, for_each_graph
-from .pattern import emit
+from .pattern import FULL_SLICE, REVERSE_SLICE, emit, reduced_axes, reversed_axes
 
 
 def _const_value(graph: Graph, v: Value) -> np.ndarray | None:
     d = graph.data(v[0])
     return d.value if d.kind == "const" else None
-
-
-_FULL, _REVERSED = ("slice", None, None, 1), ("slice", None, None, -1)
-
-
-def _reversed_axes(graph: Graph, v: Value) -> set[int] | None:
-    """The axes a getitem made only of full slices and full reversals reverses (None: not such a getitem)."""
-    d = graph.data(v[0])
-    if d.kind != "op" or d.op != "getitem" or len(graph.node_inputs(v[0])) != 1:
-        return None
-    index = tuple(d.attrs["index"])
-    if not index or any(e not in (_FULL, _REVERSED) for e in index):
-        return None
-    return {k for k, e in enumerate(index) if e == _REVERSED}
 
 
 def _replacement(graph: Graph, nid: int) -> Value | None:
@@ -63,7 +49,7 @@ def _replacement(graph: Graph, nid: int) -> Value | None:
             if c is not None and graph.type_of(other) == out_t and np.all(c == neutral):
                 return other
     if op == "getitem":
-        outer, inner = _reversed_axes(graph, (nid, 0)), _reversed_axes(graph, ins[0])
+        outer, inner = reversed_axes(graph, (nid, 0)), reversed_axes(graph, ins[0])
         if outer is not None and inner is not None and outer == inner:
             return graph.node_inputs(ins[0][0])[0]
     if op == "squeeze":
@@ -98,20 +84,19 @@ def _canonicalize(graph: Graph) -> int:
                 graph.set_inputs(nid, graph.node_inputs(ins[0][0]))
                 changed += 1
                 ins = graph.node_inputs(nid)
-            flipped = _reversed_axes(graph, ins[0])
+            flipped = reversed_axes(graph, ins[0])
             if flipped and len(graph.uses(ins[0])) == 1 and not graph.output_uses(ins[0]):
                 # transpose(x[::-1 on k]) -> transpose(x)[::-1 on perm^-1(k)]: a reversal met last lands on
                 # the time axis a loop reads backwards (or writes reversed) for free
                 perm = tuple(d.attrs["perm"])
                 moved = emit(graph, "transpose", graph.node_inputs(ins[0][0]), d.provenance, perm=perm)
-                index = tuple(_REVERSED if perm[k] in flipped else _FULL for k in range(len(perm)))
+                index = tuple(REVERSE_SLICE if perm[k] in flipped else FULL_SLICE for k in range(len(perm)))
                 graph.replace_all_uses_with((nid, 0), emit(graph, "getitem", [moved], d.provenance, index=index))
                 changed += 1
                 continue
-        if d.op in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min"):
-            flipped = _reversed_axes(graph, ins[0])
-            axes = d.attrs.get("axes")
-            reduced = set(range(graph.type_of(ins[0]).ndim)) if axes is None else set(axes)
+        reduced = reduced_axes(graph, nid)
+        if reduced is not None:
+            flipped = reversed_axes(graph, ins[0])
             if flipped is not None and flipped <= reduced:
                 graph.set_inputs(nid, [graph.node_inputs(ins[0][0])[0], *ins[1:]])
                 changed += 1

@@ -50,7 +50,8 @@ from ..ir.graph import Graph, NodeData, Value
 from ..ir.types import Dim
 from ..ir.unify import known_sizes
 from .base import Pass, log, scan_nodes
-from .batch_cells import batch_cells, reversed_in_time
+from .batch_cells import batch_cells
+from .pattern import reversed_in_time
 
 __all__ = ["fuse_loops", "FUSE_LOOPS", "MAX_FUSED_WIDTH"]
 

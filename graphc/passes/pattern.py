@@ -25,7 +25,10 @@ import numpy as np
 from ..ir.graph import Graph, NodeData, Value
 from ..ir.registry import get_op, infer_types
 
-__all__ = ["match", "emit", "emit_const", "ACTIVATION_OPS", "COMMUTATIVE"]
+__all__ = [
+    "match", "emit", "emit_const", "ACTIVATION_OPS", "COMMUTATIVE", "FULL_SLICE", "REVERSE_SLICE", "REDUCTIONS",
+    "reversed_axes", "reversed_in_time", "reduced_axes",
+]  # fmt: skip
 
 #: graphc op -> ONNX RNN activation name
 ACTIVATION_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
@@ -104,3 +107,37 @@ def emit_const(graph: Graph, value: np.ndarray) -> Value:
     arr.setflags(write=False)
     nid = graph.add_node(NodeData("const", [TensorType(arr.dtype.name, arr.shape)], value=arr))
     return (nid, 0)
+
+
+# -- reversals and reductions (time order in loops) ------------------------------------------------
+FULL_SLICE, REVERSE_SLICE = ("slice", None, None, 1), ("slice", None, None, -1)
+
+#: the reductions whose result does not depend on the order of what they reduce
+REDUCTIONS = frozenset({"reduce_sum", "reduce_mean", "reduce_max", "reduce_min"})
+
+
+def reversed_axes(graph: Graph, v: Value) -> set[int] | None:
+    """The axes a getitem made only of full slices and full reversals reverses (None: not such a getitem)."""
+    d = graph.data(v[0])
+    if d.kind != "op" or d.op != "getitem" or len(graph.node_inputs(v[0])) != 1:
+        return None
+    index = tuple(d.attrs["index"])
+    if not index or any(e not in (FULL_SLICE, REVERSE_SLICE) for e in index):
+        return None
+    return {k for k, e in enumerate(index) if e == REVERSE_SLICE}
+
+
+def reversed_in_time(graph: Graph, v: Value, provenance: str | None) -> Value:
+    """``v[::-1]`` (``x`` itself for ``v = x[::-1]``)."""
+    if reversed_axes(graph, v) == {0}:
+        return graph.node_inputs(v[0])[0]  # x[::-1][::-1] is x
+    return emit(graph, "getitem", [v], provenance, index=(REVERSE_SLICE,))
+
+
+def reduced_axes(graph: Graph, nid: int) -> set[int] | None:
+    """The axes the order-free reduction ``nid`` reduces (all of them without ``axes``), None for another node."""
+    d = graph.data(nid)
+    if d.kind != "op" or d.op not in REDUCTIONS:
+        return None
+    axes = d.attrs.get("axes")
+    return set(range(graph.type_of(graph.node_inputs(nid)[0]).ndim)) if axes is None else set(axes)

@@ -27,53 +27,27 @@ from ..ir.graph import Graph, NodeData, Value
 from ..ir.registry import OPS
 from .base import Pass, for_each_scan
 from .hoist import _classify, _time_attrs
-from .pattern import emit
+from .pattern import emit, reduced_axes, reversed_axes, reversed_in_time
 from .stash import _add_output
 
 __all__ = ["sink", "SINK"]
-
-_REVERSE = (("slice", None, None, -1),)
-_ORDER_FREE = ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min")
-
-
-def _reversed(graph: Graph, v: Value, provenance: str | None) -> Value:
-    if _is_reversal(graph, v):  # x[::-1][::-1]: x
-        return graph.node_inputs(v[0])[0]
-    index = _REVERSE + (("slice", None, None, 1),) * (graph.type_of(v).ndim - 1)
-    return emit(graph, "getitem", [v], provenance, index=index)
-
-
-def _is_reversal(graph: Graph, v: Value) -> bool:
-    d = graph.data(v[0])
-    if d.kind != "op" or d.op != "getitem" or len(graph.node_inputs(v[0])) != 1:
-        return False
-    index = tuple(d.attrs["index"])
-    return bool(index) and index[0] == _REVERSE[0] and all(e == ("slice", None, None, 1) for e in index[1:])
-
 
 def _time_free(graph: Graph, v: Value) -> bool:
     """Whether everything that reads ``v`` reduces over its axis 0 (so its order along it does not matter)."""
     uses = graph.uses(v)
     if not uses or graph.output_uses(v):
         return False
-    for user, _ in uses:
-        d = graph.data(user)
-        if d.kind != "op" or d.op not in _ORDER_FREE:
-            return False
-        axes = d.attrs.get("axes")
-        if axes is not None and 0 not in axes:
-            return False
-    return True
+    return all(0 in (reduced_axes(graph, user) or ()) for user, _ in uses)
 
 
 def _read_in_step_order(graph: Graph, old: Value, result: Value, provenance: str | None) -> None:
     """Make the readers of ``old`` (a reverse scan's stacked output) read ``result`` (the same values in
     the sequences' order): reversals of ``old`` read ``result`` itself, reductions over time too."""
     for user, _ in list(graph.uses(old)):
-        if _is_reversal(graph, (user, 0)):
+        if reversed_axes(graph, (user, 0)) == {0}:
             graph.replace_all_uses_with((user, 0), result)
     if graph.uses(old) or graph.output_uses(old):
-        graph.replace_all_uses_with(old, result if _time_free(graph, old) else _reversed(graph, result, provenance))
+        graph.replace_all_uses_with(old, result if _time_free(graph, old) else reversed_in_time(graph, result, provenance))
 
 
 def _operand_kinds(body: Graph, ins: list[Value], kinds: dict[int, str], position: dict[int, int], n_seqs: int) -> list[str] | None:
@@ -124,7 +98,7 @@ def _sink_one(graph: Graph, scan: int) -> int:
         operand = next(v for v, r in zip(ins, reads) if r == "stacked")
         reverse, prov = bool(a["reverse"]), bd.provenance
         new_port = _add_output(graph, scan, operand[0])
-        stack = _reversed(graph, new_port, prov) if reverse else new_port
+        stack = reversed_in_time(graph, new_port, prov) if reverse else new_port
         outer: list[Value] = []
         for v, r in zip(ins, reads):
             if r == "stacked":
